@@ -1,0 +1,40 @@
+"""Shared fixtures: the site is built once per test run, strictly, into a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Build:
+    site: Path
+    returncode: int
+    log: str
+
+
+@pytest.fixture(scope="session")
+def strict_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """`mkdocs build --strict` of the whole site (notebooks executed), as CI and Pages run it."""
+    site = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )
+    return Build(site, done.returncode, done.stdout + done.stderr)
+
+
+@pytest.fixture(scope="session")
+def site(strict_build: Build) -> Path:
+    """The built site; tests that need it fail (not skip) when the build failed."""
+    if strict_build.returncode != 0:
+        pytest.fail(f"the strict build failed, so the built site cannot be checked:\n{strict_build.log}")
+    return strict_build.site

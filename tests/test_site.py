@@ -1,0 +1,113 @@
+"""The built site: strict build, working links and anchors, nothing loaded from other hosts."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+# Where a page *loads* something from (as opposed to links a reader may click).
+LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src", "audio": "src",
+         "embed": "src", "object": "data", "link": "href"}
+LOADING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "manifest", "preconnect", "dns-prefetch"}
+CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>(?:https?:)?//[^'")\s]+)""")
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.loads: list[str] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {name: value or "" for name, value in attrs}
+        for key in ("id", "name"):
+            if attr.get(key) and (key == "id" or tag == "a"):
+                self.ids.add(attr[key])
+        if tag == "a" and "href" in attr:
+            self.links.append(attr["href"])
+        if tag == "link" and not LOADING_RELS & set(attr.get("rel", "").split()):
+            return
+        if tag in LOADS and attr.get(LOADS[tag]):
+            self.loads.append(attr[LOADS[tag]])
+        if attr.get("style"):
+            self.styles.append(attr["style"])
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.styles.append(data)
+
+
+def parse(html: Path) -> Page:
+    page = Page()
+    page.feed(html.read_text(encoding="utf-8"))
+    return page
+
+
+def is_external(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.scheme or parts.netloc) and parts.scheme not in ("", "file")
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html") if p.name != "404.html")
+
+
+def test_strict_build_succeeds_without_warnings(strict_build):
+    assert strict_build.returncode == 0, f"`mkdocs build --strict` failed:\n{strict_build.log}"
+    warnings = [line for line in strict_build.log.splitlines() if "WARNING" in line]
+    assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
+
+
+def test_every_internal_link_and_anchor_resolves(site: Path):
+    parsed = {html: parse(html) for html in pages(site)}
+    problems = []
+    for html, page in parsed.items():
+        base = "/" + html.relative_to(site).as_posix()
+        for href in page.links:
+            if is_external(href) or href.startswith(("mailto:", "javascript:")):
+                continue
+            parts = urlsplit(urljoin(base, href))
+            target = site / unquote(parts.path).lstrip("/")
+            if parts.path.endswith("/") or target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                problems.append(f"{html.relative_to(site)}: link {href!r} points to a missing page")
+                continue
+            anchor = unquote(parts.fragment)
+            if anchor and target.suffix == ".html":
+                ids = parsed[target].ids if target in parsed else parse(target).ids
+                if anchor not in ids:
+                    problems.append(f"{html.relative_to(site)}: link {href!r} has no #{anchor} on its page")
+    assert not problems, "\n".join(["broken links in the built site (fix the Markdown link):", *problems])
+
+
+def test_no_page_loads_anything_from_another_host(site: Path):
+    problems = []
+    for html in pages(site):
+        page = parse(html)
+        for url in page.loads:
+            if is_external(url):
+                problems.append(f"{html.relative_to(site)}: loads {url}")
+        for css in page.styles:
+            problems += [f"{html.relative_to(site)}: inline style loads {m['url']}" for m in CSS_URL.finditer(css)]
+    for css in site.rglob("*.css"):
+        problems += [f"{css.relative_to(site)}: loads {m['url']}" for m in CSS_URL.finditer(css.read_text("utf-8"))]
+    assert not problems, "\n".join(
+        ["the site must work offline and leak nothing to third parties; ship these files with the site:",
+         *problems])
+
+
+@pytest.mark.parametrize("page", ["index.html", "guide/the-math/index.html"])
+def test_key_pages_are_built(site: Path, page: str):
+    assert (site / page).is_file(), f"{page} is missing from the built site; check the nav in mkdocs.yml"
