@@ -1,0 +1,134 @@
+"""The notebooks in docs/experiments: reviewable sources, listed in the nav, built into pages with
+their figures, a link to download them, and no error output.
+
+The pages come from the suite's strict build (the `site` fixture), which executes every notebook:
+a cell that raises fails that build (`allow_errors: false` in mkdocs.yml).
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jupytext
+import pytest
+from mkdocs.utils.yaml import yaml_load
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = ROOT / "docs" / "experiments"
+NOTEBOOKS = sorted(EXPERIMENTS.glob("*.py"))
+
+class NotebookPage(HTMLParser):
+    """What a built notebook page shows: figures, links, script sources, error output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures = 0
+        self.links: list[str] = []
+        self.script_sources: list[str] = []
+        self.mermaid_diagrams = 0
+        self.error_outputs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {name: value or "" for name, value in attrs}
+        classes = attr.get("class", "").split()
+        if "jp-OutputArea-output" in classes and attr.get("data-mime-type", "").startswith("image/"):
+            self.figures += 1
+        if attr.get("data-mime-type") == "application/vnd.jupyter.stderr" or "jp-OutputArea-error" in classes:
+            self.error_outputs.append(f"<{tag} class={attr.get('class')!r}>")
+        if "jp-Mermaid" in classes:
+            self.mermaid_diagrams += 1
+        if tag == "a" and "href" in attr:
+            self.links.append(attr["href"])
+        if tag == "script" and "src" in attr:
+            self.script_sources.append(attr["src"])
+
+
+def built_page(site: Path, notebook: Path) -> tuple[Path, NotebookPage, str]:
+    html = site / "experiments" / notebook.stem / "index.html"
+    assert html.is_file(), f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
+    text = html.read_text(encoding="utf-8")
+    page = NotebookPage()
+    page.feed(text)
+    return html, page, text
+
+
+def nav_entries(nav: object) -> list[str]:
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, list):
+        return [entry for item in nav for entry in nav_entries(item)]
+    if isinstance(nav, dict):
+        return [entry for value in nav.values() for entry in nav_entries(value)]
+    return []
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, f"no notebook found in {EXPERIMENTS.relative_to(ROOT)}"
+
+
+def test_notebooks_are_reviewable_scripts_not_ipynb():
+    ipynb = sorted(p.relative_to(ROOT).as_posix() for p in EXPERIMENTS.rglob("*.ipynb"))
+    assert not ipynb, (
+        f"{ipynb}: keep notebooks as Jupytext percent-format .py files, which diff and review "
+        "like code: `jupytext --to py:percent <notebook>.ipynb`, then delete the .ipynb."
+    )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_jupytext_percent_format(notebook: Path):
+    text = notebook.read_text(encoding="utf-8")
+    where = notebook.relative_to(ROOT)
+    assert text.startswith("# ---\n# jupyter:\n"), f"{where}:1: start with a Jupytext header (`jupytext --set-formats py:percent`)."
+    metadata = jupytext.read(notebook).metadata
+    representation = metadata.get("jupytext", {}).get("text_representation", {})
+    assert representation.get("format_name") == "percent", f"{where}: the header must say format_name: percent."
+    assert metadata.get("kernelspec", {}).get("language") == "python", f"{where}: the header needs a Python kernelspec."
+    assert "\n# %%" in text, f"{where}: no `# %%` cell markers."
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_in_the_nav(notebook: Path):
+    with open(ROOT / "mkdocs.yml", encoding="utf-8") as config:
+        nav = yaml_load(config)["nav"]
+    entry = notebook.relative_to(ROOT / "docs").as_posix()
+    assert entry in nav_entries(nav), f"add `{entry}` to the Experiments section of the nav in mkdocs.yml"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_built_page_shows_every_figure(site: Path, notebook: Path):
+    _, page, _ = built_page(site, notebook)
+    expected = notebook.read_text(encoding="utf-8").count("plt.show()")
+    assert expected, f"{notebook.relative_to(ROOT)} draws no figure with plt.show()"
+    assert page.figures == expected, (
+        f"{notebook.relative_to(ROOT)} calls plt.show() {expected} times, but its page shows "
+        f"{page.figures} figures (a non-interactive backend such as Agg shows none)"
+    )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_built_page_links_its_notebook_for_download(site: Path, notebook: Path):
+    html, page, _ = built_page(site, notebook)
+    assert notebook.name in page.links, f"{notebook.relative_to(ROOT)}: link [Download the notebook]({notebook.name})"
+    copy = html.parent / notebook.name
+    assert copy.is_file(), f"{copy} is missing: mkdocs-jupyter's include_source copies it there"
+    assert copy.read_bytes() == notebook.read_bytes()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_built_page_has_no_error_output(site: Path, notebook: Path):
+    _, page, text = built_page(site, notebook)
+    assert not page.error_outputs, f"{notebook.relative_to(ROOT)} printed to stderr or raised: {page.error_outputs}"
+    assert "Traceback (most recent call last)" not in text, f"the page of {notebook.relative_to(ROOT)} shows a traceback"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_built_page_loads_no_mathjax_or_mermaid(site: Path, notebook: Path):
+    """nbconvert's template adds a MathJax <script> and a Mermaid loader that imports from a CDN."""
+    _, page, _ = built_page(site, notebook)
+    remote = [src for src in page.script_sources if "//" in src]
+    assert not remote, f"{notebook.relative_to(ROOT)} loads {remote}: keep custom_mathjax_url empty in mkdocs.yml"
+    assert page.mermaid_diagrams == 0, (
+        f"{notebook.relative_to(ROOT)} has a Mermaid diagram, which makes its page import Mermaid "
+        "from cdnjs.cloudflare.com; draw it with Matplotlib instead"
+    )
