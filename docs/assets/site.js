@@ -1,0 +1,34 @@
+/* Site-wide accessibility fixes to markup that Material for MkDocs generates,
+ * applied on every page once Material has mounted its components (axe-core:
+ * `aria-dialog-name`, `landmark-unique`, `scrollable-region-focusable`;
+ * checked by scripts/quality.py).
+ *
+ * - The search overlay is a role="dialog" without a name: name it "Search".
+ * - Each code block's copy button sits in its own <nav>, so a page with several
+ *   code blocks has several unnamed navigation landmarks; a button bar is not
+ *   navigation, so those <nav>s are made plain containers.
+ * - Notebook code cells (mkdocs-jupyter) scroll sideways but cannot be focused,
+ *   so keyboard users could not scroll them (`scrollable-region-focusable`);
+ *   they get tabindex="0", as Material gives its own code blocks.
+ */
+(function () {
+  "use strict";
+
+  function fix() {
+    var search = document.querySelector('.md-search[role="dialog"]:not([aria-label])');
+    if (search) search.setAttribute("aria-label", "Search");
+    var navs = document.querySelectorAll("nav.md-code__nav:not([role])");
+    for (var i = 0; i < navs.length; i++) navs[i].setAttribute("role", "none");
+    var cells = document.querySelectorAll(".jupyter-wrapper .highlight-ipynb:not([tabindex])");
+    for (var j = 0; j < cells.length; j++) cells[j].setAttribute("tabindex", "0");
+  }
+
+  // Material's document$ emits after it has mounted the page's components.
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(fix);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", fix);
+  } else {
+    fix();
+  }
+})();

@@ -1,0 +1,141 @@
+"""Serve a built site on 127.0.0.1 and drive Debian's Chromium at it.
+
+Shared by the real-browser tests (tests/test_browser.py) and the quality report
+(scripts/quality.py), so both look at the site the same way:
+
+* :func:`serve` serves a folder on a free loopback port from a background thread,
+  gzip-compressing text files as GitHub Pages does, and stops when the block ends;
+* :data:`CHROMIUM` and :data:`CHROMIUM_ARGS` are the browser and the flags both use
+  (Debian's package, never a downloaded browser; no background traffic);
+* :func:`page_paths` lists the site's pages, and :func:`is_local` tells whether a
+  URL stays on this machine.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+HOST = "127.0.0.1"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+# URLs a page may use without leaving the machine.
+LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
+COMPRESSIBLE = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".map"}
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Static files over HTTP/1.1, gzip for text when the client accepts it, no log lines."""
+
+    protocol_version = "HTTP/1.1"
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".json": "application/json"}
+
+    def __init__(self, *args, cache: dict, **kwargs) -> None:
+        self._cache = cache
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "max-age=600")  # what GitHub Pages sends
+        super().end_headers()
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and self.path.split("?")[0].endswith("/"):
+            path = path / "index.html"
+        accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts_gzip and path.suffix in COMPRESSIBLE and path.is_file()):
+            return super().send_head()
+        key = (path, path.stat().st_mtime_ns)
+        if key not in self._cache:
+            self._cache[key] = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+        body = self._cache[key]
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return _Body(body)
+
+
+class _Body:
+    """A file-like object for SimpleHTTPRequestHandler.do_GET to copy out."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._read = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._read:
+            return b""
+        self._read = True
+        return self._data
+
+    def close(self) -> None:
+        pass
+
+
+@contextmanager
+def serve(site: Path | str) -> Iterator[str]:
+    """Serve ``site`` on 127.0.0.1 (a free port) while the block runs; yields the base URL ending in '/'."""
+    site = Path(site)
+    if not (site / "index.html").is_file():
+        raise FileNotFoundError(f"{site} has no index.html: build the site first (mkdocs build --strict)")
+    handler = partial(_Handler, cache={}, directory=os.fspath(site))
+    server = ThreadingHTTPServer((HOST, 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def page_paths(site: Path | str) -> list[str]:
+    """URL paths of the built pages, relative to the site root: '', 'guide/the-math/', ...
+
+    404.html is left out: it is served for missing pages, with links that assume the
+    site lives at its published URL.
+    """
+    site = Path(site)
+    paths = []
+    for html in sorted(site.rglob("*.html")):
+        relative = html.relative_to(site).as_posix()
+        if relative == "404.html":
+            continue
+        paths.append(relative.removesuffix("index.html"))
+    return paths
+
+
+def is_local(url: str) -> bool:
+    """True when loading ``url`` stays on this machine (127.0.0.1 or an in-page scheme)."""
+    parts = urlsplit(url)
+    if parts.scheme in LOCAL_SCHEMES:
+        return True
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname == HOST
+
+
+def launch_chromium(playwright, **kwargs):
+    """Start Debian's Chromium through Playwright with the shared flags (no browser download)."""
+    return playwright.chromium.launch(executable_path=os.fspath(CHROMIUM), args=list(CHROMIUM_ARGS), **kwargs)

@@ -1,0 +1,317 @@
+"""The built site in a real browser: Debian's Chromium, driven by Playwright.
+
+One browser and one local server (scripts/site_server.py, shared with
+scripts/quality.py) serve the whole module. Without /usr/bin/chromium these tests
+skip locally and fail in CI (CI=true), where .ci/run installs it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from scripts.site_server import CHROMIUM, is_local, launch_chromium, page_paths, serve
+
+pytestmark = pytest.mark.browser
+
+EXPLORER = "guide/explorer/"
+EPS = 1e-6  # PyTorch's guard in clip_grad_norm_
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    if not CHROMIUM.is_file():
+        reason = (f"{CHROMIUM} is missing, so the browser tests cannot run; "
+                  "install Debian's Chromium with `apt-get install chromium`")
+        if in_ci():
+            pytest.fail(reason + " (CI is set: .ci/run installs it, and these tests may not skip in CI)")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(site) -> str:
+    with serve(site) as url:
+        yield url
+
+
+class Watch:
+    """What a browser context did that it should not: console errors, uncaught exceptions, external requests."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.where = ""
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        context.route("**/*", self._route)
+        context.on("console", self._console)
+        context.on("weberror", lambda error: self.errors.append(f"{self.where or '?'}: uncaught: {error.error}"))
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            source = message.page.url if message.page else self.where or "?"
+            self.errors.append(f"{source}: console error: {message.text} ({message.location.get('url', '')})")
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if is_local(url):
+            route.continue_()
+        else:
+            try:
+                source = route.request.frame.url
+            except Exception:  # a request from a worker has no frame
+                source = self.where or "?"
+            self.external.append(f"{source}: requested {url}")
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def context(browser: Browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext, base_url: str) -> Page:
+    watch = Watch(context)
+    page = context.new_page()
+    yield page
+    assert not watch.errors, "\n".join(watch.errors)
+    assert not watch.external, "\n".join(watch.external)
+
+
+# --- every page -------------------------------------------------------------------------------
+
+
+def test_every_page_loads_without_errors_or_external_requests(browser: Browser, base_url: str, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    watch = Watch(context)
+    page = context.new_page()
+    paths = page_paths(site)
+    try:
+        for path in paths:
+            watch.where = "/" + path
+            response = page.goto(base_url + path, wait_until="load")
+            assert response is not None and response.ok, f"/{path}: HTTP {response and response.status}"
+        page.wait_for_load_state("networkidle")  # late requests of the last page (pages before: the next goto)
+    finally:
+        context.close()
+    problems = watch.errors + watch.external
+    assert not problems, (
+        f"{len(problems)} problem(s) over {len(paths)} pages (the site must load nothing from other hosts "
+        "and log no errors):\n" + "\n".join(problems)
+    )
+
+
+# --- the clipping explorer -----------------------------------------------------------------
+
+
+def norm_clip(g: tuple[float, float], c: float) -> tuple[float, float]:
+    k = min(1.0, c / (math.hypot(*g) + EPS))
+    return (g[0] * k, g[1] * k)
+
+
+def value_clip(g: tuple[float, float], c: float) -> tuple[float, float]:
+    return (min(c, max(-c, g[0])), min(c, max(-c, g[1])))
+
+
+def angle(a: tuple[float, float], b: tuple[float, float]) -> float | None:
+    if math.hypot(*a) == 0 or math.hypot(*b) == 0:
+        return None
+    cosine = (a[0] * b[0] + a[1] * b[1]) / (math.hypot(*a) * math.hypot(*b))
+    return math.degrees(math.acos(max(-1.0, min(1.0, cosine))))
+
+
+def shown(page: Page, name: str) -> float | None:
+    """A number from the explorer's table ('−1.250', '16.3°'), or None for '—' (undefined)."""
+    text = page.locator(f'[data-out="{name}"]').inner_text().strip()
+    if text == "\u2014":
+        return None
+    assert re.fullmatch(r"\u2212?\d+\.\d+°?", text), f"{name} shows {text!r}, not a number"
+    return float(text.replace("\u2212", "-").rstrip("°"))
+
+
+def set_threshold_by_keyboard(page: Page, c: float) -> None:
+    """Home puts the slider at its minimum (0.1); each ArrowRight adds one step of 0.1."""
+    slider = page.get_by_label("Threshold c")
+    slider.focus()
+    page.keyboard.press("Home")
+    for _ in range(round((c - 0.1) / 0.1)):
+        page.keyboard.press("ArrowRight")
+    assert float(slider.input_value()) == pytest.approx(c)
+
+
+def check_numbers(page: Page, g: tuple[float, float], c: float) -> None:
+    by_value, by_norm = value_clip(g, c), norm_clip(g, c)
+    expected = {
+        "original-x": g[0], "original-y": g[1], "original-norm": math.hypot(*g),
+        "value-x": by_value[0], "value-y": by_value[1], "value-length": math.hypot(*by_value),
+        "value-angle": angle(g, by_value),
+        "norm-x": by_norm[0], "norm-y": by_norm[1], "norm-length": math.hypot(*by_norm),
+        "norm-angle": angle(g, by_norm),
+        "c": c,
+    }
+    wrong = []
+    for name, want in expected.items():
+        got = shown(page, name)
+        # The page rounds lengths and components to 3 decimals, angles and c to 1.
+        tolerance = (0.05 if name.endswith("angle") or name == "c" else 0.0005) + 1e-9
+        if (want is None) != (got is None) or (want is not None and abs(got - want) > tolerance):
+            wrong.append(f"{name}: page shows {got}, the formula gives {want}")
+    # The picture agrees with the table: each arrow ends at its vector (SVG's y points down).
+    for name, vector in (("original", g), ("value", by_value), ("norm", by_norm)):
+        line = page.locator(f'[data-draw="{name}"]')
+        tip = (float(line.get_attribute("x2")), -float(line.get_attribute("y2")))
+        if math.dist(tip, vector) > 1e-3:  # the still picture (no JavaScript) rounds to 3 decimals
+            wrong.append(f"the {name} arrow ends at {tip}, not at {vector}")
+    assert not wrong, f"g = {g}, c = {c}:\n" + "\n".join(wrong)
+
+
+@pytest.fixture(scope="module")
+def explorer(browser: Browser, base_url: str) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    watch = Watch(context)
+    page = context.new_page()
+    page.goto(base_url + EXPLORER)
+    yield page
+    context.close()
+    assert not watch.errors + watch.external, "\n".join(watch.errors + watch.external)
+
+
+@pytest.mark.parametrize(("g", "c"), [
+    ((4.0, 1.5), 2.0),     # the page's starting example
+    ((4.0, 1.0), 1.0),     # value clipping turns g by 31 degrees
+    ((3.0, 1.0), 1.0),     # the math page's example: 26.57 degrees, length 1.4142
+    ((-3.0, 0.5), 1.0),
+    ((0.3, -0.2), 1.0),    # below the threshold: nothing changes
+    ((5.0, -5.0), 0.5),    # a corner: value clipping keeps the direction, length c * sqrt(2)
+    ((0.0, 4.0), 2.0),     # on an axis
+    ((-2.5, -4.5), 3.3),
+    ((1.8, 1.8), 2.0),     # inside the square, outside the circle
+    ((0.0, 0.0), 1.0),     # no direction: the angles are undefined
+])
+def test_explorer_numbers_match_the_formulas(explorer: Page, g, c):
+    explorer.get_by_label("gₓ").fill(str(g[0]))
+    explorer.get_by_label("gᵧ").fill(str(g[1]))
+    set_threshold_by_keyboard(explorer, c)
+    check_numbers(explorer, g, c)
+
+
+def test_explorer_arrow_keys_move_the_gradient(page: Page, base_url: str):
+    page.goto(base_url + EXPLORER)
+    handle = page.locator('[data-role="handle"]')
+    assert handle.get_attribute("tabindex") == "0", "the arrow tip must be reachable with Tab"
+    page.get_by_label("gᵧ").focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    expect(handle).to_be_focused()  # the tip comes right before the inputs in the tab order
+    for key in ("ArrowLeft", "ArrowLeft", "Shift+ArrowDown", "ArrowDown"):
+        page.keyboard.press(key)
+    expect(page.get_by_label("gₓ")).to_have_value("3.8")
+    expect(page.get_by_label("gᵧ")).to_have_value("0.4")
+    check_numbers(page, (3.8, 0.4), 2.0)
+
+
+def test_explorer_follows_a_pointer_drag(page: Page, base_url: str):
+    page.goto(base_url + EXPLORER)
+    box = page.locator('[data-role="plane"]').bounding_box()
+
+    def screen(x: float, y: float) -> tuple[float, float]:  # the viewBox is -5.6 .. 5.6 both ways
+        return (box["x"] + (x + 5.6) / 11.2 * box["width"], box["y"] + (5.6 - y) / 11.2 * box["height"])
+
+    page.mouse.move(*screen(4.0, 1.5))
+    page.mouse.down()
+    page.mouse.move(*screen(-2.0, 3.0), steps=8)
+    page.mouse.up()
+    expect(page.get_by_label("gₓ")).to_have_value("-2")
+    expect(page.get_by_label("gᵧ")).to_have_value("3")
+    check_numbers(page, (-2.0, 3.0), 2.0)
+
+
+def test_explorer_reads_without_javascript(browser: Browser, base_url: str):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base_url + EXPLORER)
+        expect(page.locator(".clip-explorer__note")).to_be_visible()
+        expect(page.locator('[data-role="controls"]')).to_be_hidden()
+        check_numbers(page, (4.0, 1.5), 2.0)  # the still example is right too
+    finally:
+        context.close()
+
+
+def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(base_url + EXPLORER)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        plane = page.locator('[data-role="plane"]').bounding_box()
+        assert width <= 360, f"the explorer page scrolls sideways at phone width ({width} px > 360 px)"
+        assert 250 <= plane["width"] <= 360, f"the plane is {plane['width']} px wide at phone width"
+        page.locator('[data-role="plane"]').tap(position={"x": plane["width"] * 0.25, "y": plane["height"] * 0.25})
+        check_numbers(page, (float(page.get_by_label("gₓ").input_value()),
+                             float(page.get_by_label("gᵧ").input_value())), 2.0)
+    finally:
+        context.close()
+
+
+# --- search and the colour scheme ------------------------------------------------------------
+
+
+def test_search_finds_a_page_by_a_word_from_its_body(page: Page, base_url: str):
+    page.goto(base_url)
+    query = page.locator('input[data-md-component="search-query"]')
+    query.click()
+    query.press_sequentially("keyboard")  # in the explorer's body text, not in a title
+    results = page.locator(".md-search-result__item a")
+    expect(results.first).to_be_visible(timeout=15_000)  # the index loads in a web worker
+    hrefs = [link.get_attribute("href") for link in results.all()]
+    assert any(EXPLORER in href for href in hrefs), f"searching 'keyboard' found {hrefs}"
+
+
+def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
+    page.goto(base_url + EXPLORER)
+    body = page.locator("body")
+    value_arrow = page.locator('[data-draw="value"]')
+
+    def scheme() -> str:
+        return body.get_attribute("data-md-color-scheme")
+
+    def stroke() -> str:
+        return value_arrow.evaluate("line => getComputedStyle(line).stroke")
+
+    seen = [(scheme(), stroke())]
+    for _ in range(3):  # system preference -> light -> dark -> system preference
+        page.locator('form[data-md-component="palette"] label.md-header__button:visible').click()
+        seen.append((scheme(), stroke()))
+    schemes = [entry[0] for entry in seen]
+    assert "default" in schemes and "slate" in schemes, f"the toggle went through {schemes}"
+    strokes = {entry[0]: entry[1] for entry in seen}
+    assert strokes["default"] != strokes["slate"], "the explorer keeps its light colours in the dark scheme"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_explorer_has_no_axe_violations(browser: Browser, base_url: str, scheme: str):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto(base_url + EXPLORER, wait_until="networkidle")
+        results = Axe().run(page)
+    finally:
+        context.close()
+    assert results.violations_count == 0, results.generate_report()
