@@ -112,3 +112,12 @@ def test_no_page_loads_anything_from_another_host(site: Path):
 @pytest.mark.parametrize("page", ["index.html", "guide/the-math/index.html"])
 def test_key_pages_are_built(site: Path, page: str):
     assert (site / page).is_file(), f"{page} is missing from the built site; check the nav in mkdocs.yml"
+
+
+def test_only_the_explorer_page_loads_the_explorer_assets(site: Path):
+    assets = ("assets/explorer.css", "assets/explorer.js")
+    loading = {str(html.relative_to(site)) for html in pages(site)
+               if any(url.endswith(asset) for url in parse(html).loads for asset in assets)}
+    assert loading == {"guide/explorer/index.html"}, (
+        f"pages that load {' / '.join(assets)}: {sorted(loading)}. Only the page with `explorer: true` "
+        "in its front matter should (docs/overrides/main.html adds them there).")
