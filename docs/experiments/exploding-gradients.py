@@ -37,6 +37,7 @@
 # %%
 import math
 import time
+from statistics import median
 
 import matplotlib.pyplot as plt
 import torch
@@ -344,10 +345,6 @@ plt.show()
 # momentum), not as a guard against rare spikes.
 
 # %%
-def median(values):
-    return sorted(values)[len(values) // 2]
-
-
 norms = runs["none"][0]["norm"]
 peak = max(norms)
 print(f"seed 0 without clipping: peak {peak:.3g} at step "
