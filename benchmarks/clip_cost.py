@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/clip_cost.py --quick    # tiny models, a few seconds
     .venv/bin/python benchmarks/clip_cost.py --record   # full run, then write the results:
         benchmarks/results/clip_cost.json      the measurements and the machine they come from
-        snippets/cost/recorded_results.md      the table included by docs/beyond/cost.md
+        benchmarks/results/clip_cost_table.md  the table included by docs/beyond/cost.md
         docs/beyond/img/clip_cost.svg          the plot shown on that page
     .venv/bin/python benchmarks/clip_cost.py --render benchmarks/results/clip_cost.json \
         --table OUT.md --plot OUT.svg          # redraw the table and plot from a JSON file
@@ -47,7 +47,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"
-TABLE = ROOT / "snippets" / "cost" / "recorded_results.md"
+TABLE = ROOT / "benchmarks" / "results" / "clip_cost_table.md"
 PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost.svg"
 
 # (label, number of Linear layers, width): parameters = layers * (width**2 + width).

@@ -114,6 +114,17 @@ def inline_code_blocks(docs: Path) -> list[str]:
     return problems
 
 
+# Generated tables (written by a script, never by hand) live beside their data, not among
+# the snippets, and are included by their path in the repository.
+GENERATED_INCLUDES = "benchmarks/results/"
+
+
+def include_path(snippets: Path, target: str) -> Path:
+    if target.startswith(GENERATED_INCLUDES):
+        return snippets.parent / target
+    return snippets / target
+
+
 def broken_includes(docs: Path, snippets: Path) -> list[str]:
     problems = []
     for page in markdown_files(docs):
@@ -123,17 +134,37 @@ def broken_includes(docs: Path, snippets: Path) -> list[str]:
                     f'{page}:{line}: write includes on one line as --8<-- "<topic>/<idea>.md" '
                     "(the path is relative to snippets/)."
                 )
-            elif not (snippets / target).is_file():
+            elif not include_path(snippets, target).is_file():
                 problems.append(
-                    f"{page}:{line}: includes {target!r}, but {snippets / target} does not exist. "
+                    f"{page}:{line}: includes {target!r}, but {include_path(snippets, target)} does not exist. "
                     "Fix the path (relative to snippets/) or add the snippet."
+                )
+    return problems
+
+
+def misplaced_snippets(docs: Path, snippets: Path) -> list[str]:
+    """A snippet lives in the folder that mirrors the page including it: docs/guide/the-math.md
+    includes snippets/guide/the-math/*.md, so nobody has to search for a page's snippets."""
+    problems = []
+    for page in markdown_files(docs):
+        folder = page.relative_to(docs).with_suffix("").as_posix()
+        if folder.endswith("/index") or folder == "index":
+            folder = folder.removesuffix("index").rstrip("/") or "home"
+        for line, target in includes(page):
+            if not target or target.startswith(GENERATED_INCLUDES):
+                continue
+            if target.rsplit("/", 1)[0] != folder:
+                problems.append(
+                    f'{page}:{line}: includes "{target}", but the snippets of this page live in '
+                    f"snippets/{folder}/ (the page's path without .md). Move the file there "
+                    f'(git mv) and include "{folder}/{target.rsplit("/", 1)[-1]}".'
                 )
     return problems
 
 
 def orphan_snippets(docs: Path, snippets: Path) -> list[str]:
     included = {
-        (snippets / target).resolve()
+        include_path(snippets, target).resolve()
         for page in markdown_files(docs)
         for _, target in includes(page)
         if target

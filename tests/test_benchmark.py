@@ -1,5 +1,5 @@
 """benchmarks/clip_cost.py runs and prints a complete table, and what the site shows
-from it (the table in snippets/cost/, the plot in docs/beyond/img/) is exactly what
+from it (the table in benchmarks/results/, the plot in docs/beyond/img/) is exactly what
 its recorded JSON produces. No timing is asserted: timings depend on the machine."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "clip_cost.py"
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"
-TABLE = ROOT / "snippets" / "cost" / "recorded_results.md"
+TABLE = ROOT / "benchmarks" / "results" / "clip_cost_table.md"
 PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost.svg"
 TIME = re.compile(r"^\d+(\.\d+)? (s|ms|µs)$")
 REDO = "Re-record with `.venv/bin/python benchmarks/clip_cost.py --record` and commit all three files."

@@ -28,6 +28,10 @@ def test_every_include_points_to_an_existing_snippet():
     assert not (problems := fences.broken_includes(DOCS, SNIPPETS)), report(problems)
 
 
+def test_every_snippet_lives_in_the_folder_of_its_page():
+    assert not (problems := fences.misplaced_snippets(DOCS, SNIPPETS)), report(problems)
+
+
 def test_every_snippet_is_included_by_a_page():
     assert not (problems := fences.orphan_snippets(DOCS, SNIPPETS)), report(problems)
 
