@@ -14,6 +14,7 @@ fix the file without reading this module.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +24,22 @@ OPENING = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 MARKER = re.compile(r"^<!--[-\s]*(?P<what>pytest-codeblocks:.*?|pytest\.mark\..*?)[-\s]*-->$")
 EXPECTED_OUTPUT = ("pytest-codeblocks:expected-output", "pytest-codeblocks:expected-output-ignore-whitespace")
 INCLUDE = re.compile(r"""^\s*(?P<escape>;?)--8<--\s*(?:(?P<quote>["'])(?P<target>.*?)(?P=quote))?\s*$""")
+# Every way a block can draw random numbers: torch samplers and their *_like forms,
+# in-place samplers, nn.init, layers that initialise their weights at random (any
+# torch.nn layer with parameters, and Keras / Flax layers), dropout, numpy, random,
+# TensorFlow and an unseeded numpy Generator.
 RANDOMNESS = re.compile(
-    r"torch\.(randn|rand|randint|randperm|normal|bernoulli|multinomial)\b"
-    r"|nn\.(Linear|Conv\dd|LSTM|GRU|RNN|Embedding|Bilinear)\b|\bnp\.random\.|\brandom\.\w+\("
+    r"torch\.(randn|rand|randint|randperm|normal|bernoulli|multinomial|poisson)(_like)?\b"
+    r"|\.(normal_|uniform_|bernoulli_|exponential_|random_|cauchy_|log_normal_|geometric_)\("
+    r"|\bnn\.init\.\w+|\bnn\.(Linear|Bilinear|LazyLinear|Conv\w*|ConvTranspose\w*|LSTM\w*|GRU\w*"
+    r"|RNN\w*|Embedding\w*|MultiheadAttention|Transformer\w*|Dropout\w*|PReLU)\b"
+    r"|\bF\.dropout|\bnp\.random\.|\bdefault_rng\(\s*\)|(?<![\w.])random\.\w+\("
+    r"|\btf\.random\.|\bkeras\.(layers|Sequential|random)\b|\bnnx?\.(Dense|Linear)\b"
 )
-SEEDING = re.compile(r"manual_seed\(|default_rng\(\s*\d|random\.seed\(|np\.random\.seed\(")
+SEEDING = re.compile(
+    r"manual_seed\(|default_rng\(\s*\d|random\.seed\(|np\.random\.seed\("
+    r"|set_random_seed\(|tf\.random\.set_seed\(|PRNGKey\(|jax\.random\.key\(|nnx\.Rngs\("
+)
 
 
 @dataclass(frozen=True)
@@ -103,9 +115,6 @@ def inline_code_blocks(docs: Path) -> list[str]:
     problems = []
     for page in markdown_files(docs):
         for fence in read_fences(page):
-            content = [line for line in fence.body if line.strip()]
-            if content and all(INCLUDE.match(line) for line in content):
-                continue
             problems.append(
                 f"{page}:{fence.line}: a code block is written directly in this page. "
                 "Move it to a file in snippets/<topic>/<idea>.md (with its expected output) "
@@ -178,9 +187,10 @@ def orphan_snippets(docs: Path, snippets: Path) -> list[str]:
     ]
 
 
-def unrun_fences(snippets: Path) -> list[str]:
+def unrun_fences(snippets: Path, only: Path | None = None) -> list[str]:
     problems = []
-    for path in sorted(p for p in snippets.rglob("*") if p.is_file()):
+    paths = [only] if only is not None else sorted(p for p in snippets.rglob("*") if p.is_file())
+    for path in paths:
         if path.suffix != ".md":
             problems.append(
                 f"{path}:1: snippets/ holds Markdown files only (one fenced block and its "
@@ -212,16 +222,72 @@ def unrun_fences(snippets: Path) -> list[str]:
     return problems
 
 
+def _definition_lines(code: str) -> set[int]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
 def unseeded_snippets(snippets: Path) -> list[str]:
     problems = []
     for path in markdown_files(snippets):
         for fence in read_fences(path):
+            if not fence.is_runnable:
+                continue
             code = "\n".join(fence.body)
-            if fence.is_runnable and RANDOMNESS.search(code) and not SEEDING.search(code):
-                problems.append(
-                    f"{path}:{fence.line}: this block draws random numbers (or initialises layers) "
-                    "without seeding; call torch.manual_seed(0) first so its output is the same on every run."
+            seed = SEEDING.search(code)
+            # A draw inside a def or class runs when it is called, so only the draws the
+            # block makes at its top level must come after the first seed.
+            deferred = _definition_lines(code)
+            draws = [
+                d for d in RANDOMNESS.finditer(code)
+                if seed is None or (
+                    d.start() < seed.start() and code[: d.start()].count("\n") + 1 not in deferred
                 )
+            ]
+            draw = draws[0] if draws else None
+            if draw:
+                line = fence.line + 1 + code[: draw.start()].count("\n")
+                when = "without seeding" if seed is None else "before it seeds"
+                problems.append(
+                    f"{path}:{line}: this block draws random numbers (or initialises layers) "
+                    f"{when} ({draw.group(0).strip('.(')!r}); call torch.manual_seed(0) (or the "
+                    "library's seed) first so its output is the same on every run."
+                )
+    return problems
+
+
+# A printed float with this many significant digits was not rounded by the snippet:
+# its last digits depend on the CPU, the thread count and the library version.
+UNROUNDED = re.compile(r"(?<![\w.])-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+MAX_SIGNIFICANT = 8
+
+
+def _significant_digits(number: str) -> int:
+    mantissa = re.split(r"[eE]", number.lstrip("-"))[0].replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def unrounded_outputs(snippets: Path) -> list[str]:
+    problems = []
+    for path in markdown_files(snippets):
+        for fence in read_fences(path):
+            if not fence.is_expected_output:
+                continue
+            for offset, line in enumerate(fence.body, 1):
+                for found in UNROUNDED.finditer(line):
+                    if _significant_digits(found.group(0)) >= MAX_SIGNIFICANT:
+                        problems.append(
+                            f"{path}:{fence.line + offset}: {found.group(0)} looks like an unrounded "
+                            "float; its last digits differ between CPUs and thread counts. Print it "
+                            'rounded (f"{x:.4f}", or round(x, 4) inside a list) and update the output.'
+                        )
     return problems
 
 

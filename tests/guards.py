@@ -1,7 +1,11 @@
 """A pytest plugin (loaded with ``-p tests.guards``) that every test and snippet runs under.
 
-* Network: sockets may only reach loopback addresses, so no snippet can quietly
-  depend on the internet. Anything else fails at once with NetworkBlockedError.
+* Network: sockets may only reach loopback addresses, in the pytest process and in
+  every Python process the suite starts (tests/netguard/sitecustomize.py, put first on
+  PYTHONPATH here, so children inherit it). Anything else fails with NetworkBlockedError.
+* Snippets run through tests/snippet_runner.py: failures name the snippet file and
+  line, wrong outputs show a diff, blocks run in an empty folder and must leave it empty.
+  ``--update-outputs`` (``make outputs``) rewrites wrong or missing expected outputs.
 * No silent skips: a code block from snippets/ that ends up skipped fails the run,
   and so does a run that collected a different number of code blocks than
   snippets/ holds runnable fences.
@@ -9,80 +13,72 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fences import runnable_fence_count
+from tests.paths import NETGUARD, ROOT, SNIPPETS
 
-SNIPPETS = Path(__file__).resolve().parent.parent / "snippets"
-LOCAL_NAMES = {"localhost", "localhost.localdomain", ""}
+if str(NETGUARD) not in sys.path:
+    sys.path.insert(0, str(NETGUARD))
+import sitecustomize  # noqa: E402 - the network guard, loaded by path above
 
-
-class NetworkBlockedError(ConnectionError):
-    """Raised when test code tries to reach a host that is not this machine."""
-
-
-def is_loopback(host: object) -> bool:
-    host = str(host).split("%")[0]
-    if host.lower() in LOCAL_NAMES:
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a host name other than localhost would need DNS: refuse it
-    return address.is_loopback or address.is_unspecified
+NetworkBlockedError = sitecustomize.NetworkBlockedError
+is_loopback = sitecustomize.is_loopback
 
 
-def _refuse(address: object) -> None:
-    raise NetworkBlockedError(
-        f"the test suite blocks network access, and this code tried to reach {address!r}. "
-        "Snippets must run offline: use data made in the snippet and 127.0.0.1 for servers."
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("snippets").addoption(
+        "--update-outputs",
+        action="store_true",
+        help="rewrite each snippet's expected output from what its block prints (make outputs)",
     )
-
-
-def block_network() -> None:
-    real_connect, real_connect_ex, real_sendto = (
-        socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto
-    )
-    real_getaddrinfo = socket.getaddrinfo
-
-    def checked(sock: socket.socket, address: object) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):
-            _refuse(address)
-
-    def connect(sock, address):
-        checked(sock, address)
-        return real_connect(sock, address)
-
-    def connect_ex(sock, address):
-        checked(sock, address)
-        return real_connect_ex(sock, address)
-
-    def sendto(sock, data, *args):
-        checked(sock, args[-1])
-        return real_sendto(sock, data, *args)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host is not None and not is_loopback(host.decode() if isinstance(host, bytes) else host):
-            _refuse(host)
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto = connect, connect_ex, sendto
-    socket.getaddrinfo = getaddrinfo
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    block_network()
+    sitecustomize.block_network()
+    paths = [str(NETGUARD), str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
+    os.environ["PYTHONPATH"] = ":".join(dict.fromkeys(paths))  # every child process is guarded
+
+
+def _is_code_block(item: pytest.Item) -> bool:
+    return type(item).__name__ in ("TestBlock", "SnippetBlock")
 
 
 def _is_snippet_block(item: pytest.Item) -> bool:
-    return type(item).__name__ == "TestBlock" and SNIPPETS in Path(item.path).resolve().parents
+    return _is_code_block(item) and SNIPPETS in Path(item.path).resolve().parents
+
+
+def _snippet_block_class(base: type) -> type:
+    from tests.snippet_runner import SnippetFailure, run_block, where
+
+    class SnippetBlock(base):
+        def runtest(self) -> None:
+            update = self.config.getoption("update_outputs")
+            outcome = run_block(self.obj, Path(self.path), update)
+            if outcome.rewritten:
+                _REWRITTEN.append(where(Path(self.path), self.obj.lineno))
+
+        def repr_failure(self, excinfo, style=None):
+            if isinstance(excinfo.value, SnippetFailure):
+                return str(excinfo.value)
+            return super().repr_failure(excinfo)
+
+        def reportinfo(self):
+            return self.path, self.obj.lineno - 1, where(Path(self.path), self.obj.lineno)
+
+    return SnippetBlock
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    snippet_class = None
+    for item in items:
+        if _is_code_block(item):
+            snippet_class = snippet_class or _snippet_block_class(type(item))
+            item.__class__ = snippet_class
     collected = sum(_is_snippet_block(item) for item in items)
     here = config.invocation_params.dir
     selected_all_snippets = any(
@@ -98,6 +94,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 _SKIPPED: list[str] = []
+_REWRITTEN: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -105,9 +102,56 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _SKIPPED.append(report.nodeid)
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    """A snippet the runner cannot see is a snippet nobody checks: say so where it is."""
+    resolved = file_path.resolve()
+    in_repo_outside_snippets = ROOT in resolved.parents and SNIPPETS not in resolved.parents
+    if file_path.suffix == ".md" and parent.config.option.codeblocks and not in_repo_outside_snippets:
+        from tests import fences
+
+        problems = fences.unrun_fences(file_path.parent, only=file_path.resolve())
+        if problems:
+            return UnrunFences.from_parent(parent, path=file_path, problems=problems)
+    return None
+
+
+class UnrunFences(pytest.File):
+    """Collected beside pytest-codeblocks' items, so `pytest snippets/x.md` fails on a ```py fence."""
+
+    def __init__(self, *args, problems: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems = problems
+
+    def collect(self):
+        yield UnrunFenceItem.from_parent(self, name="fences that would not run", problems=self.problems)
+
+
+class UnrunFenceItem(pytest.Item):
+    def __init__(self, *args, problems: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems = problems
+
+    def runtest(self) -> None:
+        raise pytest.fail.Exception("\n".join(self.problems), pytrace=False)
+
+    def repr_failure(self, excinfo, style=None):
+        return "\n".join(self.problems)
+
+    def reportinfo(self):
+        return self.path, 0, "fences that would not run"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    writer = session.config.get_terminal_writer()
+    if _REWRITTEN:
+        writer.line()
+        writer.line(
+            f"Rewrote the expected output of {len(_REWRITTEN)} block(s): "
+            + ", ".join(_REWRITTEN)
+            + ". Review them with `git diff`.",
+            yellow=True,
+        )
     if _SKIPPED:
-        writer = session.config.get_terminal_writer()
         writer.line()
         writer.line(
             "ERROR: these snippet code blocks were skipped; every snippet must run: " + ", ".join(_SKIPPED),

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 SCRIPT = ROOT / "benchmarks" / "clip_cost.py"
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"
 TABLE = ROOT / "benchmarks" / "results" / "clip_cost_table.md"

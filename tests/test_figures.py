@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 IMG = ROOT / "docs" / "guide" / "img"
 PAGE = ROOT / "docs" / "guide" / "the-math.md"
 REGENERATE = "run `.venv/bin/python scripts/make_figures.py` and commit docs/guide/img/"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 NOTEBOOKS = sorted((ROOT / "docs" / "experiments").glob("*.py"))
 
 

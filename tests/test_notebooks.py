@@ -14,7 +14,7 @@ import jupytext
 import pytest
 from mkdocs.utils.yaml import yaml_load
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 EXPERIMENTS = ROOT / "docs" / "experiments"
 NOTEBOOKS = sorted(EXPERIMENTS.glob("*.py"))
 

@@ -13,7 +13,7 @@ import pytest
 from tests import fences
 from tests.guards import NetworkBlockedError
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 GOOD_SNIPPET = '```python\nprint(1 + 1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n```text title="Output"\n2\n```\n'
 
 
@@ -44,10 +44,12 @@ def test_an_inline_code_block_in_docs_is_reported_with_its_line(tree):
     assert problem.startswith(f"{docs / 'page.md'}:5:") and "Move it to a file in snippets/" in problem
 
 
-def test_a_fence_that_only_wraps_an_include_is_allowed(tree):
+def test_a_fence_that_only_wraps_an_include_is_reported(tree):
+    # A fence around a --8<-- of a .md snippet renders the snippet's Markdown as code.
     docs, _ = tree
     (docs / "page.md").write_text('```python title="clip.py"\n--8<-- "topic/good.md"\n```\n')
-    assert fences.inline_code_blocks(docs) == []
+    [problem] = fences.inline_code_blocks(docs)
+    assert problem.startswith(f"{docs / 'page.md'}:1:")
 
 
 @pytest.mark.parametrize("info", ["py", 'python title="x.py"', "python3", "console"])
@@ -99,29 +101,127 @@ def test_unseeded_randomness_and_main_guards_are_reported(tree):
     (snippets / "topic" / "noisy.md").write_text(
         "```python\nimport torch\nif __name__ == '__main__':\n    print(torch.randn(2))\n```\n"
     )
-    assert "noisy.md:1:" in fences.unseeded_snippets(snippets)[0]
+    assert "noisy.md:4:" in fences.unseeded_snippets(snippets)[0]
     assert "noisy.md:3:" in fences.main_guards(snippets)[0]
 
 
-def run_pytest_on(folder: Path) -> subprocess.CompletedProcess:
+def run_pytest_on(folder: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull, "--codeblocks",
-         "-p", "tests.guards", str(folder)],
+         "-p", "tests.guards", *options, str(folder)],
         cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
-def test_a_broken_snippet_fails_the_suite_and_names_its_file(tmp_path):
-    (tmp_path / "broken.md").write_text(GOOD_SNIPPET.replace("print(1 + 1)", "print(1 + 1)\nraise ValueError('oops')"))
+def snippet_file(folder: Path, name: str, code: str, output: str | None = "2\n") -> Path:
+    text = f"```python\n{code}\n```\n"
+    if output is not None:
+        text += f'\n<!--pytest-codeblocks:expected-output-->\n\n```text title="Output"\n{output}```\n'
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_a_snippet_that_raises_names_its_file_line_and_exception_type(tmp_path):
+    snippet_file(tmp_path, "broken.md", "x = {'a': 1}\nprint(1 + 1)\nprint(x['b'])")
     done = run_pytest_on(tmp_path)
     assert done.returncode == 1, done.stdout
-    assert "broken.md" in done.stdout and "oops" in done.stdout
+    assert f"{tmp_path / 'broken.md'}:4: the block raised KeyError: 'b'" in done.stdout, done.stdout
+    assert "print(x['b'])" in done.stdout and "Traceback" in done.stdout  # the line, from the file
 
 
-def test_a_snippet_whose_output_drifted_fails_the_suite(tmp_path):
-    (tmp_path / "drifted.md").write_text(GOOD_SNIPPET.replace("print(1 + 1)", "print(1 + 2)"))
+def test_a_snippet_whose_output_drifted_shows_a_diff_and_how_to_update(tmp_path):
+    snippet_file(tmp_path, "drifted.md", "print(1 + 2)")
     done = run_pytest_on(tmp_path)
-    assert done.returncode == 1 and "Expected output" in done.stdout, done.stdout
+    assert done.returncode == 1, done.stdout
+    assert f"{tmp_path / 'drifted.md'}:7: the block printed something other" in done.stdout
+    assert "\n-2\n+3\n" in done.stdout and "make outputs SNIPPETS=" in done.stdout, done.stdout
+
+
+def test_update_outputs_rewrites_a_wrong_output_and_adds_a_missing_one(tmp_path):
+    drifted = snippet_file(tmp_path, "drifted.md", "print(1 + 2)")
+    missing = snippet_file(tmp_path, "new.md", "print('a')\nprint('b')", output=None)
+    done = run_pytest_on(tmp_path, "--update-outputs")
+    assert done.returncode == 0 and "Rewrote the expected output of 2 block(s)" in done.stdout, done.stdout
+    assert drifted.read_text().endswith('```text title="Output"\n3\n```\n')
+    assert fences.python_blocks_without_output(tmp_path) == []
+    assert missing.read_text().endswith('```text title="Output"\na\nb\n```\n')
+    assert run_pytest_on(tmp_path).returncode == 0  # and the rewritten files now pass
+
+
+def test_a_snippet_without_output_says_how_to_create_it(tmp_path):
+    snippet_file(tmp_path, "new.md", "print(2)", output=None)
+    done = run_pytest_on(tmp_path)
+    assert done.returncode == 1 and "has no expected-output block" in done.stdout, done.stdout
+    assert "make outputs SNIPPETS=" in done.stdout
+
+
+def test_a_snippet_that_leaves_a_file_behind_fails(tmp_path):
+    snippet_file(tmp_path, "litter.md", "open('clipped.pt', 'w').close()\nprint(2)")
+    done = run_pytest_on(tmp_path)
+    assert done.returncode == 1 and "left files behind (clipped.pt)" in done.stdout, done.stdout
+    assert not (ROOT / "clipped.pt").exists()
+
+
+def test_a_py_fence_fails_even_when_only_that_snippet_is_run(tmp_path):
+    path = tmp_path / "typo.md"
+    path.write_text("```py\nprint(2)\n```\n")
+    done = run_pytest_on(path)
+    assert done.returncode == 1, done.stdout
+    assert f"{path}:1: the fence info string is 'py'" in done.stdout, done.stdout
+
+
+def test_a_torchrun_snippet_runs_under_torchrun(tmp_path):
+    code = (
+        "# torchrun --nproc-per-node 2 hello.py\n"
+        "import datetime\nimport torch.distributed as dist\n"
+        "dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=60))\n"
+        "if dist.get_rank() == 0:\n    print(dist.get_world_size())\n"
+        "dist.destroy_process_group()"
+    )
+    snippet_file(tmp_path, "hello.md", code)
+    done = run_pytest_on(tmp_path)
+    assert done.returncode == 0, done.stdout
+
+
+def test_python_started_by_the_suite_is_offline_too(tmp_path):
+    script = "import socket\nsocket.create_connection(('203.0.113.7', 80), timeout=1)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "NetworkBlockedError" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import torch\nx = torch.zeros(3)\ny = torch.randn_like(x)",
+        "import torch\nw = torch.empty(3)\nw.normal_()",
+        "import torch\nw = torch.empty(3, 3)\ntorch.nn.init.xavier_uniform_(w)",
+        "import torch\nx = torch.randn(3)\ntorch.manual_seed(0)",
+        "import numpy as np\nrng = np.random.default_rng()",
+    ],
+    ids=["randn_like", "normal_", "nn.init", "seeded-after-the-draw", "unseeded-generator"],
+)
+def test_every_random_source_needs_a_seed_first(tree, code):
+    _, snippets = tree
+    (snippets / "topic" / "noisy.md").write_text(f"```python\n{code}\n```\n")
+    [problem] = fences.unseeded_snippets(snippets)
+    assert "noisy.md:" in problem and "manual_seed" in problem
+
+
+def test_a_draw_inside_a_function_called_after_the_seed_is_fine(tree):
+    _, snippets = tree
+    code = "import torch\ndef noise():\n    return torch.randn(2)\ntorch.manual_seed(0)\nnoise()"
+    (snippets / "topic" / "ok.md").write_text(f"```python\n{code}\n```\n")
+    assert fences.unseeded_snippets(snippets) == []
+
+
+def test_an_unrounded_float_in_an_output_is_reported(tree):
+    _, snippets = tree
+    (snippets / "topic" / "raw.md").write_text(
+        GOOD_SNIPPET.replace("\n2\n```\n", "\nnorm 0.800000011920929, ratio 0.8, step 12\n```\n")
+    )
+    [problem] = fences.unrounded_outputs(snippets)
+    assert "raw.md:8: 0.800000011920929 looks like an unrounded float" in problem
 
 
 def test_snippets_cannot_reach_the_network():

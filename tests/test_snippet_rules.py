@@ -7,8 +7,7 @@ from pytest_codeblocks.main import extract_from_file
 
 from tests import fences
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS, SNIPPETS = ROOT / "docs", ROOT / "snippets"
+from tests.paths import DOCS, ROOT, SNIPPETS
 
 
 def report(problems: list[str]) -> str:
@@ -42,6 +41,10 @@ def test_every_snippet_fence_is_run_or_is_expected_output():
 
 def test_every_snippet_that_draws_random_numbers_seeds_them():
     assert not (problems := fences.unseeded_snippets(SNIPPETS)), report(problems)
+
+
+def test_no_snippet_prints_an_unrounded_float():
+    assert not (problems := fences.unrounded_outputs(SNIPPETS)), report(problems)
 
 
 def test_every_python_snippet_shows_its_checked_output():
