@@ -9,6 +9,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+from tests import build_log, fences
+from tests.paths import DOCS, SNIPPETS
+
 # Where a page *loads* something from (as opposed to links a reader may click).
 LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src", "audio": "src",
          "embed": "src", "object": "data", "link": "href"}
@@ -63,11 +66,26 @@ def pages(site: Path) -> list[Path]:
     return sorted(p for p in site.rglob("*.html") if p.name != "404.html")
 
 
+def source(site: Path, html: Path) -> str:
+    """The page a contributor edits for a built file: guide/the-math/index.html -> docs/guide/the-math.md."""
+    parts = html.relative_to(site).parent.as_posix()
+    for candidate in (f"{parts}.md", f"{parts}/index.md", f"{parts}.py", "index.md" if parts == "." else ""):
+        if candidate and (DOCS / candidate).is_file():
+            return f"docs/{candidate}"
+    return str(html.relative_to(site))
+
+
 def test_strict_build_succeeds_without_warnings(strict_build):
-    assert strict_build.returncode == 0, f"`mkdocs build --strict` failed:\n{strict_build.log}"
     # MkDocs' own log lines ("WARNING -  ..."); a notebook kernel's stderr is not the build's.
     warnings = [line for line in strict_build.log.splitlines() if re.match(r"WARNING\s+-", line)]
-    assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
+    if strict_build.returncode != 0 or warnings:
+        pytest.fail(
+            "`mkdocs build --strict` failed:\n"
+            + build_log.report(strict_build.log, DOCS, strict_build.returncode)
+            + "\n\nReproduce with `make build`. The whole build log:\n"
+            + strict_build.log,
+            pytrace=False,
+        )
 
 
 def test_every_internal_link_and_anchor_resolves(site: Path):
@@ -83,13 +101,13 @@ def test_every_internal_link_and_anchor_resolves(site: Path):
             if parts.path.endswith("/") or target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
-                problems.append(f"{html.relative_to(site)}: link {href!r} points to a missing page")
+                problems.append(f"{source(site, html)}: link {href!r} points to a missing page")
                 continue
             anchor = unquote(parts.fragment)
             if anchor and target.suffix == ".html":
                 ids = parsed[target].ids if target in parsed else parse(target).ids
                 if anchor not in ids:
-                    problems.append(f"{html.relative_to(site)}: link {href!r} has no #{anchor} on its page")
+                    problems.append(f"{source(site, html)}: link {href!r} has no #{anchor} on its page")
     assert not problems, "\n".join(["broken links in the built site (fix the Markdown link):", *problems])
 
 
@@ -99,9 +117,9 @@ def test_no_page_loads_anything_from_another_host(site: Path):
         page = parse(html)
         for url in page.loads:
             if is_external(url):
-                problems.append(f"{html.relative_to(site)}: loads {url}")
+                problems.append(f"{source(site, html)}: loads {url}")
         for css in page.styles:
-            problems += [f"{html.relative_to(site)}: inline style loads {m['url']}" for m in CSS_URL.finditer(css)]
+            problems += [f"{source(site, html)}: inline style loads {m['url']}" for m in CSS_URL.finditer(css)]
     for css in site.rglob("*.css"):
         problems += [f"{css.relative_to(site)}: loads {m['url']}" for m in CSS_URL.finditer(css.read_text("utf-8"))]
     assert not problems, "\n".join(
@@ -121,3 +139,35 @@ def test_only_the_explorer_page_loads_the_explorer_assets(site: Path):
     assert loading == {"guide/explorer/index.html"}, (
         f"pages that load {' / '.join(assets)}: {sorted(loading)}. Only the page with `explorer: true` "
         "in its front matter should (docs/overrides/main.html adds them there).")
+
+
+def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
+    """Pages whose built HTML shows more (or fewer) code blocks than their snippets hold.
+
+    Rendering is the only sure way to see code written in a page: an indented (4-space)
+    block is code to Markdown but has no fence for tests/fences.py to find."""
+    problems = []
+    for page in fences.markdown_files(docs):
+        relative = page.relative_to(docs)
+        html = site / ("index.html" if relative.as_posix() == "index.md" else relative.with_suffix("") / "index.html")
+        if relative.name == "index.md":
+            html = site / relative.parent / "index.html"
+        if not html.is_file():
+            continue
+        expected = sum(
+            len(fences.read_fences(fences.include_path(snippets, target)))
+            for _, target in fences.includes(page)
+            if target and fences.include_path(snippets, target).is_file()
+        )
+        shown = html.read_text(encoding="utf-8").count("<pre")
+        if shown != expected:
+            problems.append(
+                f"docs/{relative.as_posix()}: the built page shows {shown} code blocks, but the snippets it "
+                f"includes hold {expected}. A line indented by 4 spaces after a blank line (outside a list, "
+                "admonition or tab) is rendered as code: move that code into a snippet, or un-indent the text."
+            )
+    return problems
+
+
+def test_every_code_block_on_a_page_comes_from_a_snippet(site: Path):
+    assert not (problems := code_block_mismatches(site, DOCS, SNIPPETS)), "\n".join(["", *problems])
