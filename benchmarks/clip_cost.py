@@ -99,12 +99,16 @@ def machine_info(threads: int) -> dict:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
-        "load_average_at_start": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "load_average_at_start": round(os.getloadavg()[0], 2)
+        if hasattr(os, "getloadavg")
+        else None,
         "date": datetime.date.today().isoformat(),
     }
 
 
-def interleaved_medians(calls: dict, budget: float, min_rounds: int = 5, max_rounds: int = 30) -> dict:
+def interleaved_medians(
+    calls: dict, budget: float, min_rounds: int = 5, max_rounds: int = 30
+) -> dict:
     """Median wall time of each call, timed in rounds of one call each, after a warm-up."""
     estimate = 0.0
     for fn in calls.values():
@@ -139,11 +143,19 @@ def measure_model(label: str, layers: int, width: int, budget: float, min_rounds
     fused = torch.optim.AdamW(params, lr=1e-6, fused=True)
     sgd = torch.optim.SGD(params, lr=1e-6, momentum=0.9)
     calls = {
-        "clip_grad_norm_, foreach=True": lambda: torch.nn.utils.clip_grad_norm_(params, MAX_NORM, foreach=True),
-        "clip_grad_norm_, foreach=False": lambda: torch.nn.utils.clip_grad_norm_(params, MAX_NORM, foreach=False),
+        "clip_grad_norm_, foreach=True": lambda: torch.nn.utils.clip_grad_norm_(
+            params, MAX_NORM, foreach=True
+        ),
+        "clip_grad_norm_, foreach=False": lambda: torch.nn.utils.clip_grad_norm_(
+            params, MAX_NORM, foreach=False
+        ),
         "get_total_norm (norm only)": lambda: torch.nn.utils.get_total_norm(grads),
-        "clip_grad_value_, foreach=True": lambda: torch.nn.utils.clip_grad_value_(params, CLIP_VALUE, foreach=True),
-        "clip_grad_value_, foreach=False": lambda: torch.nn.utils.clip_grad_value_(params, CLIP_VALUE, foreach=False),
+        "clip_grad_value_, foreach=True": lambda: torch.nn.utils.clip_grad_value_(
+            params, CLIP_VALUE, foreach=True
+        ),
+        "clip_grad_value_, foreach=False": lambda: torch.nn.utils.clip_grad_value_(
+            params, CLIP_VALUE, foreach=False
+        ),
         "AdamW step, defaults": adamw.step,
         "AdamW step, fused=True": fused.step,
         "SGD step, momentum 0.9": sgd.step,
@@ -192,7 +204,10 @@ def run(models: list[tuple[str, int, int]], budget: float, min_rounds: int, thre
             "device": "cpu",
             "max_norm": MAX_NORM,
             "clip_value": CLIP_VALUE,
-            "statistic": "median over interleaved rounds (one call of each operation per round), after one warm-up call",
+            "statistic": (
+                "median over interleaved rounds (one call of each operation per round), "
+                "after one warm-up call"
+            ),
             "floor_passes": FLOOR_PASSES,
         },
         "models": measured,
@@ -214,13 +229,15 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
         adamw = ops[REFERENCE]["median_s"]
         for name in OPERATIONS:
             op = ops[name]
-            table.append((
-                model["label"],
-                name,
-                format_time(op["median_s"]),
-                f"{op['median_s'] / op['floor_s']:.1f}",
-                f"{op['median_s'] / adamw:.2f}",
-            ))
+            table.append(
+                (
+                    model["label"],
+                    name,
+                    format_time(op["median_s"]),
+                    f"{op['median_s'] / op['floor_s']:.1f}",
+                    f"{op['median_s'] / adamw:.2f}",
+                )
+            )
     return table
 
 
@@ -278,11 +295,13 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    plt.rcParams.update({
-        "svg.hashsalt": "clip-cost",  # stable ids: the same JSON gives the same file
-        "svg.fonttype": "none",  # text stays text (smaller, searchable)
-        "font.size": 10,
-    })
+    plt.rcParams.update(
+        {
+            "svg.hashsalt": "clip-cost",  # stable ids: the same JSON gives the same file
+            "svg.fonttype": "none",  # text stays text (smaller, searchable)
+            "font.size": 10,
+        }
+    )
     labels = [m["label"].replace(", ", "\n") for m in results["models"]]
     x = list(range(len(labels)))
     styles = {
@@ -302,8 +321,13 @@ def plot(results: dict, path: Path) -> None:
         left.plot(x, floor, color=color, marker=marker, linestyle=line, label=name)
         if name in CLIPPING:
             adamw = [m["operations"][REFERENCE]["median_s"] for m in results["models"]]
-            right.plot(x, [100 * op["median_s"] / a for op, a in zip(ops, adamw)],
-                       color=color, marker=marker, linestyle=line)
+            right.plot(
+                x,
+                [100 * op["median_s"] / a for op, a in zip(ops, adamw)],
+                color=color,
+                marker=marker,
+                linestyle=line,
+            )
     left.axhline(1.0, color="#444444", linewidth=0.8)
     left.set_yscale("log")
     left.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
@@ -319,8 +343,11 @@ def plot(results: dict, path: Path) -> None:
     fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
     machine = results["machine"]
     threads = machine["torch_threads"]
-    fig.suptitle(f"{machine['cpu']}, {threads} thread{'s' if threads != 1 else ''}, "
-                 f"torch {machine['torch']}, float32", fontsize=9)
+    fig.suptitle(
+        f"{machine['cpu']}, {threads} thread{'s' if threads != 1 else ''}, "
+        f"torch {machine['torch']}, float32",
+        fontsize=9,
+    )
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="svg", metadata={"Date": None}, facecolor="white")
@@ -335,15 +362,32 @@ def render(results: dict, table: Path, plot_path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny models, a few seconds (a smoke test)")
-    parser.add_argument("--record", action="store_true",
-                        help="write the JSON, the Markdown table and the SVG plot (full run only)")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="torch.set_num_threads for the run (default: %(default)s)")
-    parser.add_argument("--render", type=Path, metavar="JSON",
-                        help="measure nothing: redraw the table and plot from this JSON file")
-    parser.add_argument("--table", type=Path, default=TABLE, help="where --record/--render write the table")
-    parser.add_argument("--plot", type=Path, default=PLOT, help="where --record/--render write the plot")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny models, a few seconds (a smoke test)"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the JSON, the Markdown table and the SVG plot (full run only)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=torch.get_num_threads(),
+        help="torch.set_num_threads for the run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: redraw the table and plot from this JSON file",
+    )
+    parser.add_argument(
+        "--table", type=Path, default=TABLE, help="where --record/--render write the table"
+    )
+    parser.add_argument(
+        "--plot", type=Path, default=PLOT, help="where --record/--render write the plot"
+    )
     args = parser.parse_args(argv)
 
     if args.render:

@@ -53,10 +53,24 @@ class Theme:
 
 # Okabe-Ito hues, picked to stay apart for colour-blind readers; each theme keeps
 # enough contrast with Material's default (white) and slate (dark) backgrounds.
-LIGHT = Theme("light", text="#1f2328", grid="#d0d7de", original="#0060a8", norm="#007a5a",
-              value="#b34700", boundary="#6e7781")
-DARK = Theme("dark", text="#e6edf3", grid="#3d444d", original="#56b4e9", norm="#2fd3a0",
-             value="#f0a040", boundary="#9198a1")
+LIGHT = Theme(
+    "light",
+    text="#1f2328",
+    grid="#d0d7de",
+    original="#0060a8",
+    norm="#007a5a",
+    value="#b34700",
+    boundary="#6e7781",
+)
+DARK = Theme(
+    "dark",
+    text="#e6edf3",
+    grid="#3d444d",
+    original="#56b4e9",
+    norm="#2fd3a0",
+    value="#f0a040",
+    boundary="#9198a1",
+)
 
 
 @dataclass(frozen=True)
@@ -92,9 +106,20 @@ def clip_geometry(g: tuple[float, float] = GRADIENT, c: float = THRESHOLD) -> Ge
 
 
 def _arrow(ax, end, colour, style, width, z):
-    ax.add_patch(FancyArrowPatch((0.0, 0.0), end, arrowstyle="-|>", mutation_scale=16,
-                                 color=colour, linewidth=width, linestyle=style, zorder=z,
-                                 shrinkA=0, shrinkB=0))
+    ax.add_patch(
+        FancyArrowPatch(
+            (0.0, 0.0),
+            end,
+            arrowstyle="-|>",
+            mutation_scale=16,
+            color=colour,
+            linewidth=width,
+            linestyle=style,
+            zorder=z,
+            shrinkA=0,
+            shrinkB=0,
+        )
+    )
 
 
 def draw_clipping_geometry(theme: Theme, path: Path) -> None:
@@ -108,28 +133,81 @@ def draw_clipping_geometry(theme: Theme, path: Path) -> None:
 
         # The two thresholds: norm clipping keeps g inside the circle ||g|| <= c,
         # value clipping inside the square |g_i| <= c.
-        ax.add_patch(Circle((0, 0), c, fill=False, edgecolor=theme.boundary, linewidth=1.2,
-                            linestyle=(0, (4, 3)), zorder=1))
-        ax.add_patch(Rectangle((-c, -c), 2 * c, 2 * c, fill=False, edgecolor=theme.boundary,
-                               linewidth=1.2, linestyle=(0, (1, 2)), zorder=1))
-        ax.text(-0.86, 0.3, f"‖g‖ = c = {c:g}", color=theme.boundary, fontsize=10, ha="left", va="bottom")
-        ax.text(-c + 0.06, -c + 0.06, "|gᵢ| ≤ c", color=theme.boundary, fontsize=10,
-                ha="left", va="bottom")
+        ax.add_patch(
+            Circle(
+                (0, 0),
+                c,
+                fill=False,
+                edgecolor=theme.boundary,
+                linewidth=1.2,
+                linestyle=(0, (4, 3)),
+                zorder=1,
+            )
+        )
+        ax.add_patch(
+            Rectangle(
+                (-c, -c),
+                2 * c,
+                2 * c,
+                fill=False,
+                edgecolor=theme.boundary,
+                linewidth=1.2,
+                linestyle=(0, (1, 2)),
+                zorder=1,
+            )
+        )
+        ax.text(
+            -0.86,
+            0.3,
+            f"‖g‖ = c = {c:g}",
+            color=theme.boundary,
+            fontsize=10,
+            ha="left",
+            va="bottom",
+        )
+        ax.text(
+            -c + 0.06,
+            -c + 0.06,
+            "|gᵢ| ≤ c",
+            color=theme.boundary,
+            fontsize=10,
+            ha="left",
+            va="bottom",
+        )
 
         _arrow(ax, geo.original, theme.original, "solid", 2.0, 3)
         _arrow(ax, geo.value_clipped, theme.value, (0, (5, 2)), 2.0, 4)
         _arrow(ax, geo.norm_clipped, theme.norm, "solid", 2.6, 5)
 
         g, n, v = geo.original, geo.norm_clipped, geo.value_clipped
-        ax.text(g[0], g[1] + 0.1, f"gradient g = ({g[0]:g}, {g[1]:g})\nlength {geo.length(g):.2f}",
-                color=theme.original, fontsize=10.5, ha="right", va="bottom")
-        ax.text(v[0] - 0.05, v[1] + 0.1,
-                f"value-clipped ({v[0]:g}, {v[1]:g})\nlength {geo.length(v):.2f}, "
-                f"turned {geo.angle(v) - geo.angle(g):.1f}°",
-                color=theme.value, fontsize=10.5, ha="right", va="bottom")
-        ax.text(n[0] + 0.1, n[1] - 0.12,
-                f"norm-clipped ({n[0]:.2f}, {n[1]:.2f})\nlength {geo.length(n):.2f}, same direction",
-                color=theme.norm, fontsize=10.5, ha="left", va="top")
+        ax.text(
+            g[0],
+            g[1] + 0.1,
+            f"gradient g = ({g[0]:g}, {g[1]:g})\nlength {geo.length(g):.2f}",
+            color=theme.original,
+            fontsize=10.5,
+            ha="right",
+            va="bottom",
+        )
+        ax.text(
+            v[0] - 0.05,
+            v[1] + 0.1,
+            f"value-clipped ({v[0]:g}, {v[1]:g})\nlength {geo.length(v):.2f}, "
+            f"turned {geo.angle(v) - geo.angle(g):.1f}°",
+            color=theme.value,
+            fontsize=10.5,
+            ha="right",
+            va="bottom",
+        )
+        ax.text(
+            n[0] + 0.1,
+            n[1] - 0.12,
+            f"norm-clipped ({n[0]:.2f}, {n[1]:.2f})\nlength {geo.length(n):.2f}, same direction",
+            color=theme.norm,
+            fontsize=10.5,
+            ha="left",
+            va="top",
+        )
 
         ax.set_xlim(-1.25, 3.35)
         ax.set_ylim(-1.2, 1.75)
@@ -147,7 +225,8 @@ def draw_clipping_geometry(theme: Theme, path: Path) -> None:
 
 
 FIGURES = {
-    f"clipping-geometry-{theme.name}.svg": (draw_clipping_geometry, theme) for theme in (LIGHT, DARK)
+    f"clipping-geometry-{theme.name}.svg": (draw_clipping_geometry, theme)
+    for theme in (LIGHT, DARK)
 }
 
 

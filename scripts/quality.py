@@ -33,7 +33,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python scripts/quality.py` works as well as `python -m scripts.quality`
+if (
+    str(ROOT) not in sys.path
+):  # `python scripts/quality.py` works as well as `python -m scripts.quality`
     sys.path.insert(0, str(ROOT))
 
 from scripts.site_server import CHROMIUM, CHROMIUM_ARGS, is_local, launch_chromium, serve  # noqa: E402
@@ -49,15 +51,24 @@ PAGES = {
 }
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
-METRICS = ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
-           "cumulative-layout-shift", "speed-index")
+METRICS = (
+    "first-contentful-paint",
+    "largest-contentful-paint",
+    "total-blocking-time",
+    "cumulative-layout-shift",
+    "speed-index",
+)
 
 
 def build(into: Path) -> Path:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     print(f"building the site (mkdocs build --strict) into {into} ...", flush=True)
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "--site-dir", str(into)],
-                   cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "--site-dir", str(into)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     return into
 
 
@@ -65,33 +76,45 @@ def ensure_lighthouse() -> None:
     if LIGHTHOUSE_CLI.is_file():
         return
     if not shutil.which("npm"):
-        sys.exit(f"Lighthouse is not installed in {LIGHTHOUSE_DIR} and npm is missing: install Node 20, "
-                 "then run `npm ci` there.")
+        sys.exit(
+            f"Lighthouse is not installed in {LIGHTHOUSE_DIR} and npm is missing: install Node 20, "
+            "then run `npm ci` there."
+        )
     print(f"installing the pinned Lighthouse: npm ci in {LIGHTHOUSE_DIR} ...", flush=True)
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=LIGHTHOUSE_DIR, check=True)
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=LIGHTHOUSE_DIR, check=True
+    )
 
 
 def lighthouse(url: str, output: Path) -> dict:
     """One Lighthouse run (mobile form factor, default simulated throttling); returns the report (LHR)."""
     flags = [flag for flag in CHROMIUM_ARGS if flag != "--headless"] + ["--headless=new"]
     command = [
-        "node", str(LIGHTHOUSE_CLI), url,
-        "--output=json", f"--output-path={output}",
+        "node",
+        str(LIGHTHOUSE_CLI),
+        url,
+        "--output=json",
+        f"--output-path={output}",
         "--only-categories=" + ",".join(CATEGORIES),
         "--chrome-flags=" + " ".join(flags),
-        "--no-enable-error-reporting", "--quiet",
+        "--no-enable-error-reporting",
+        "--quiet",
     ]
     env = {**os.environ, "CHROME_PATH": str(CHROMIUM)}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     if done.returncode != 0 or not output.is_file():
-        raise RuntimeError(f"Lighthouse failed on {url} (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"Lighthouse failed on {url} (exit {done.returncode}):\n{done.stderr[-3000:]}"
+        )
     return json.loads(output.read_text("utf-8"))
 
 
 def summarize_lighthouse(reports: list[dict]) -> dict:
     """Scores (the median over runs), metric values and the audits that lost points, from the median run."""
-    scores = {name: statistics.median(round(100 * (r["categories"][name]["score"] or 0)) for r in reports)
-              for name in CATEGORIES}
+    scores = {
+        name: statistics.median(round(100 * (r["categories"][name]["score"] or 0)) for r in reports)
+        for name in CATEGORIES
+    }
     by_performance = sorted(reports, key=lambda r: r["categories"]["performance"]["score"] or 0)
     median = by_performance[len(by_performance) // 2]
     failing = []
@@ -99,16 +122,31 @@ def summarize_lighthouse(reports: list[dict]) -> dict:
         for ref in median["categories"][name]["auditRefs"]:
             audit = median["audits"][ref["id"]]
             if ref["weight"] > 0 and audit["score"] is not None and audit["score"] < 1:
-                failing.append({"category": name, "id": ref["id"], "title": audit["title"],
-                                "score": audit["score"], "value": audit.get("displayValue", "")})
+                failing.append(
+                    {
+                        "category": name,
+                        "id": ref["id"],
+                        "title": audit["title"],
+                        "score": audit["score"],
+                        "value": audit.get("displayValue", ""),
+                    }
+                )
     return {
         "scores": scores,
-        "runs": [{name: round(100 * (r["categories"][name]["score"] or 0)) for name in CATEGORIES} for r in reports],
+        "runs": [
+            {name: round(100 * (r["categories"][name]["score"] or 0)) for name in CATEGORIES}
+            for r in reports
+        ],
         "metrics": {m: median["audits"][m].get("displayValue", "") for m in METRICS},
         "lost_points": failing,
-        "external_requests": sorted({item["url"] for r in reports
-                                     for item in r["audits"]["network-requests"]["details"]["items"]
-                                     if not is_local(item["url"])}),
+        "external_requests": sorted(
+            {
+                item["url"]
+                for r in reports
+                for item in r["audits"]["network-requests"]["details"]["items"]
+                if not is_local(item["url"])
+            }
+        ),
         "lighthouse_version": median["lighthouseVersion"],
         "user_agent": median["environment"]["hostUserAgent"],
         "benchmark_index": [r["environment"].get("benchmarkIndex") for r in reports],
@@ -131,8 +169,12 @@ def axe_scan(browser, url: str, scheme: str) -> dict:
         "scheme": actual,
         "axe_version": response["testEngine"]["version"],
         "violations": [
-            {"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "targets": [" ".join(map(str, node["target"])) for node in v["nodes"]][:10]}
+            {
+                "id": v["id"],
+                "impact": v["impact"],
+                "help": v["help"],
+                "targets": [" ".join(map(str, node["target"])) for node in v["nodes"]][:10],
+            }
             for v in response["violations"]
         ],
     }
@@ -142,8 +184,11 @@ def meets_targets(result: dict) -> bool:
     if result.get("missing"):
         return True
     scores = result["lighthouse"]["scores"]
-    return all(scores[name] >= TARGETS[name] for name in CATEGORIES) and not any(
-        scan["violations"] for scan in result["axe"].values()) and not result["lighthouse"]["external_requests"]
+    return (
+        all(scores[name] >= TARGETS[name] for name in CATEGORIES)
+        and not any(scan["violations"] for scan in result["axe"].values())
+        and not result["lighthouse"]["external_requests"]
+    )
 
 
 def markdown(report: dict) -> str:
@@ -173,9 +218,13 @@ def markdown(report: dict) -> str:
             lines.append(f"| {name} | – | – | – | – | – | not built: no such page yet |")
             continue
         s = result["lighthouse"]["scores"]
-        axe = " / ".join(str(len(result["axe"][scheme]["violations"])) for scheme in ("light", "dark"))
-        lines.append(f"| {name} | {s['performance']:g} | {s['accessibility']:g} | {s['best-practices']:g} "
-                     f"| {s['seo']:g} | {axe} | {'yes' if meets_targets(result) else '**no**'} |")
+        axe = " / ".join(
+            str(len(result["axe"][scheme]["violations"])) for scheme in ("light", "dark")
+        )
+        lines.append(
+            f"| {name} | {s['performance']:g} | {s['accessibility']:g} | {s['best-practices']:g} "
+            f"| {s['seo']:g} | {axe} | {'yes' if meets_targets(result) else '**no**'} |"
+        )
     lines += ["", "## Details", ""]
     for result in report["pages"]:
         if result.get("missing"):
@@ -183,26 +232,42 @@ def markdown(report: dict) -> str:
         lh = result["lighthouse"]
         lines.append(f"### {result['name']}")
         lines.append("")
-        lines.append("Metrics (median run): " + ", ".join(f"{k} {v}" for k, v in lh["metrics"].items()) + ".")
-        lines.append("Performance per run: " + ", ".join(str(r["performance"]) for r in lh["runs"])
-                     + "; Lighthouse's CPU benchmark index per run: "
-                     + ", ".join(f"{b:.0f}" for b in lh["benchmark_index"] if b) + ".")
-        lines.append("Requests to other hosts: " + (", ".join(lh["external_requests"]) or "none") + ".")
+        lines.append(
+            "Metrics (median run): " + ", ".join(f"{k} {v}" for k, v in lh["metrics"].items()) + "."
+        )
+        lines.append(
+            "Performance per run: "
+            + ", ".join(str(r["performance"]) for r in lh["runs"])
+            + "; Lighthouse's CPU benchmark index per run: "
+            + ", ".join(f"{b:.0f}" for b in lh["benchmark_index"] if b)
+            + "."
+        )
+        lines.append(
+            "Requests to other hosts: " + (", ".join(lh["external_requests"]) or "none") + "."
+        )
         lost = [a for a in lh["lost_points"] if a["category"] != "performance"]
         perf = [a for a in lh["lost_points"] if a["category"] == "performance"]
         lines.append("")
         if lost:
-            lines.append("Audits that lost points: " + "; ".join(
-                f"{a['category']}: `{a['id']}` ({a['title']})" for a in lost) + ".")
+            lines.append(
+                "Audits that lost points: "
+                + "; ".join(f"{a['category']}: `{a['id']}` ({a['title']})" for a in lost)
+                + "."
+            )
         else:
             lines.append("No accessibility, best-practices or SEO audit lost points.")
         if perf:
-            lines.append("Performance metrics below a full score: " + "; ".join(
-                f"`{a['id']}` {a['value']} (score {a['score']:.2f})" for a in perf) + ".")
+            lines.append(
+                "Performance metrics below a full score: "
+                + "; ".join(f"`{a['id']}` {a['value']} (score {a['score']:.2f})" for a in perf)
+                + "."
+            )
         for scheme, scan in result["axe"].items():
             for v in scan["violations"]:
-                lines.append(f"- axe ({scheme}): `{v['id']}` ({v['impact']}): {v['help']}; "
-                             + ", ".join(f"`{t}`" for t in v["targets"]))
+                lines.append(
+                    f"- axe ({scheme}): `{v['id']}` ({v['impact']}): {v['help']}; "
+                    + ", ".join(f"`{t}`" for t in v["targets"])
+                )
         if lh["warnings"]:
             lines.append("- Lighthouse warnings: " + " ".join(lh["warnings"]))
         lines.append("")
@@ -211,9 +276,15 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--site", type=Path, help="a built site (default: build one with mkdocs build --strict)")
-    parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page; scores are the median")
-    parser.add_argument("--out", type=Path, default=REPORTS, help="where quality.md and quality.json go")
+    parser.add_argument(
+        "--site", type=Path, help="a built site (default: build one with mkdocs build --strict)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="Lighthouse runs per page; scores are the median"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPORTS, help="where quality.md and quality.json go"
+    )
     args = parser.parse_args(argv)
 
     if not CHROMIUM.is_file():
@@ -239,14 +310,25 @@ def main(argv: list[str] | None = None) -> int:
                 reports = []
                 for run in range(args.runs):
                     print(f"- /{path}: Lighthouse run {run + 1} of {args.runs} ...", flush=True)
-                    reports.append(lighthouse(base + path, raw / f"lighthouse-{slug}-{run + 1}.json"))
-                axe = {scheme: axe_scan(browser, base + path, scheme) for scheme in ("light", "dark")}
-                result = {"name": name, "path": path, "lighthouse": summarize_lighthouse(reports), "axe": axe}
+                    reports.append(
+                        lighthouse(base + path, raw / f"lighthouse-{slug}-{run + 1}.json")
+                    )
+                axe = {
+                    scheme: axe_scan(browser, base + path, scheme) for scheme in ("light", "dark")
+                }
+                result = {
+                    "name": name,
+                    "path": path,
+                    "lighthouse": summarize_lighthouse(reports),
+                    "axe": axe,
+                }
                 results.append(result)
                 scores = result["lighthouse"]["scores"]
-                print(f"  {', '.join(f'{k} {v:g}' for k, v in scores.items())}; axe violations "
-                      f"{len(axe['light']['violations'])} light / {len(axe['dark']['violations'])} dark",
-                      flush=True)
+                print(
+                    f"  {', '.join(f'{k} {v:g}' for k, v in scores.items())}; axe violations "
+                    f"{len(axe['light']['violations'])} light / {len(axe['dark']['violations'])} dark",
+                    flush=True,
+                )
             browser.close()
 
     measured = [r for r in results if not r.get("missing")]
@@ -254,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "lighthouse_version": measured[0]["lighthouse"]["lighthouse_version"] if measured else None,
         "chromium": chromium,
-        "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip().lstrip("v"),
+        "node": subprocess.run(["node", "--version"], capture_output=True, text=True)
+        .stdout.strip()
+        .lstrip("v"),
         "axe_version": measured[0]["axe"]["light"]["axe_version"] if measured else None,
         "runs": args.runs,
         "targets": TARGETS,
@@ -262,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         "all_targets_met": all(meets_targets(r) for r in results),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quality.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (args.out / "quality.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8"
+    )
     (args.out / "quality.md").write_text(markdown(report), "utf-8")
     print(f"wrote {args.out / 'quality.md'} and {args.out / 'quality.json'}")
     return 0 if report["all_targets_met"] else 1

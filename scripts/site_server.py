@@ -43,7 +43,11 @@ class _Handler(SimpleHTTPRequestHandler):
     """Static files over HTTP/1.1, gzip for text when the client accepts it, no log lines."""
 
     protocol_version = "HTTP/1.1"
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".json": "application/json"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".json": "application/json",
+    }
 
     def __init__(self, *args, cache: dict, **kwargs) -> None:
         self._cache = cache
@@ -98,7 +102,9 @@ def serve(site: Path | str) -> Iterator[str]:
     """Serve ``site`` on 127.0.0.1 (a free port) while the block runs; yields the base URL ending in '/'."""
     site = Path(site)
     if not (site / "index.html").is_file():
-        raise FileNotFoundError(f"{site} has no index.html: build the site first (mkdocs build --strict)")
+        raise FileNotFoundError(
+            f"{site} has no index.html: build the site first (mkdocs build --strict)"
+        )
     handler = partial(_Handler, cache={}, directory=os.fspath(site))
     server = ThreadingHTTPServer((HOST, 0), handler)
     server.daemon_threads = True
@@ -138,4 +144,6 @@ def is_local(url: str) -> bool:
 
 def launch_chromium(playwright, **kwargs):
     """Start Debian's Chromium through Playwright with the shared flags (no browser download)."""
-    return playwright.chromium.launch(executable_path=os.fspath(CHROMIUM), args=list(CHROMIUM_ARGS), **kwargs)
+    return playwright.chromium.launch(
+        executable_path=os.fspath(CHROMIUM), args=list(CHROMIUM_ARGS), **kwargs
+    )

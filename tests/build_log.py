@@ -15,7 +15,7 @@ LEVEL = re.compile(r"^(?P<level>WARNING|ERROR)\s+-\s+(?P<message>.*)$")
 READING = re.compile(r"Error reading page '(?P<page>[^']+)': (?P<message>.*)")
 MISSING_SNIPPET = re.compile(r"Snippet at path '(?P<path>[^']+)' could not be found")
 LINK = re.compile(r"Doc file '(?P<page>[^']+)' contains (?:a|an) .*?link '(?P<link>[^']+)'")
-NOT_IN_NAV = "are not included in the \"nav\" configuration"
+NOT_IN_NAV = 'are not included in the "nav" configuration'
 CELL_RULE = "------------------"
 
 

@@ -22,8 +22,13 @@ from pathlib import Path
 RUNNABLE = ("python", "sh", "bash")
 OPENING = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 MARKER = re.compile(r"^<!--[-\s]*(?P<what>pytest-codeblocks:.*?|pytest\.mark\..*?)[-\s]*-->$")
-EXPECTED_OUTPUT = ("pytest-codeblocks:expected-output", "pytest-codeblocks:expected-output-ignore-whitespace")
-INCLUDE = re.compile(r"""^\s*(?P<escape>;?)--8<--\s*(?:(?P<quote>["'])(?P<target>.*?)(?P=quote))?\s*$""")
+EXPECTED_OUTPUT = (
+    "pytest-codeblocks:expected-output",
+    "pytest-codeblocks:expected-output-ignore-whitespace",
+)
+INCLUDE = re.compile(
+    r"""^\s*(?P<escape>;?)--8<--\s*(?:(?P<quote>["'])(?P<target>.*?)(?P=quote))?\s*$"""
+)
 # Every way a block can draw random numbers: torch samplers and their *_like forms,
 # in-place samplers, nn.init, layers that initialise their weights at random (any
 # torch.nn layer with parameters, and Keras / Flax layers), dropout, numpy, random,
@@ -84,9 +89,17 @@ def read_fences(path: Path) -> list[Fence]:
         while end < len(lines) and not closing.match(lines[end]):
             end += 1
         if end == len(lines):
-            raise ValueError(f"{path}:{index + 1}: this fence is never closed; add a closing {fence}.")
+            raise ValueError(
+                f"{path}:{index + 1}: this fence is never closed; add a closing {fence}."
+            )
         fences.append(
-            Fence(path, index + 1, opening.group("info").strip(), tuple(lines[index + 1 : end]), marker)
+            Fence(
+                path,
+                index + 1,
+                opening.group("info").strip(),
+                tuple(lines[index + 1 : end]),
+                marker,
+            )
         )
         marker = None
         index = end + 1
@@ -207,7 +220,12 @@ def unrun_fences(snippets: Path, only: Path | None = None) -> list[str]:
         for fence in read_fences(path):
             if fence.is_expected_output or fence.is_runnable:
                 continue
-            elif fence.language in RUNNABLE or fence.language in ("py", "python3", "console", "shell"):
+            elif fence.language in RUNNABLE or fence.language in (
+                "py",
+                "python3",
+                "console",
+                "shell",
+            ):
                 problems.append(
                     f"{path}:{fence.line}: the fence info string is {fence.info!r}; pytest-codeblocks "
                     f"only runs fences marked exactly {', '.join(RUNNABLE)}, so this block would be "
@@ -246,10 +264,10 @@ def unseeded_snippets(snippets: Path) -> list[str]:
             # block makes at its top level must come after the first seed.
             deferred = _definition_lines(code)
             draws = [
-                d for d in RANDOMNESS.finditer(code)
-                if seed is None or (
-                    d.start() < seed.start() and code[: d.start()].count("\n") + 1 not in deferred
-                )
+                d
+                for d in RANDOMNESS.finditer(code)
+                if seed is None
+                or (d.start() < seed.start() and code[: d.start()].count("\n") + 1 not in deferred)
             ]
             draw = draws[0] if draws else None
             if draw:
@@ -292,7 +310,9 @@ def unrounded_outputs(snippets: Path) -> list[str]:
 
 
 def runnable_fence_count(snippets: Path) -> int:
-    return sum(fence.is_runnable for path in markdown_files(snippets) for fence in read_fences(path))
+    return sum(
+        fence.is_runnable for path in markdown_files(snippets) for fence in read_fences(path)
+    )
 
 
 def python_blocks_without_output(snippets: Path) -> list[str]:
@@ -300,8 +320,10 @@ def python_blocks_without_output(snippets: Path) -> list[str]:
     for path in markdown_files(snippets):
         blocks = read_fences(path)
         for fence, following in zip(blocks, [*blocks[1:], None]):
-            if fence.info == "python" and not fence.is_expected_output and not (
-                following and following.is_expected_output
+            if (
+                fence.info == "python"
+                and not fence.is_expected_output
+                and not (following and following.is_expected_output)
             ):
                 problems.append(
                     f"{path}:{fence.line}: this block's output is not checked. Make it print what the "

@@ -73,7 +73,9 @@ def _snippet_block_class(base: type) -> type:
     return SnippetBlock
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list
+) -> None:
     snippet_class = None
     for item in items:
         if _is_code_block(item):
@@ -81,9 +83,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.__class__ = snippet_class
     collected = sum(_is_snippet_block(item) for item in items)
     here = config.invocation_params.dir
-    selected_all_snippets = any(
-        (here / arg.split("::")[0]).resolve() in (SNIPPETS, SNIPPETS.parent) for arg in config.args
-    ) and not config.option.keyword and not config.option.markexpr
+    selected_all_snippets = (
+        any(
+            (here / arg.split("::")[0]).resolve() in (SNIPPETS, SNIPPETS.parent)
+            for arg in config.args
+        )
+        and not config.option.keyword
+        and not config.option.markexpr
+    )
     expected = runnable_fence_count(SNIPPETS)
     if selected_all_snippets and collected != expected:
         raise pytest.UsageError(
@@ -106,7 +113,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     """A snippet the runner cannot see is a snippet nobody checks: say so where it is."""
     resolved = file_path.resolve()
     in_repo_outside_snippets = ROOT in resolved.parents and SNIPPETS not in resolved.parents
-    if file_path.suffix == ".md" and parent.config.option.codeblocks and not in_repo_outside_snippets:
+    if (
+        file_path.suffix == ".md"
+        and parent.config.option.codeblocks
+        and not in_repo_outside_snippets
+    ):
         from tests import fences
 
         problems = fences.unrun_fences(file_path.parent, only=file_path.resolve())
@@ -123,7 +134,9 @@ class UnrunFences(pytest.File):
         self.problems = problems
 
     def collect(self):
-        yield UnrunFenceItem.from_parent(self, name="fences that would not run", problems=self.problems)
+        yield UnrunFenceItem.from_parent(
+            self, name="fences that would not run", problems=self.problems
+        )
 
 
 class UnrunFenceItem(pytest.Item):
@@ -154,7 +167,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _SKIPPED:
         writer.line()
         writer.line(
-            "ERROR: these snippet code blocks were skipped; every snippet must run: " + ", ".join(_SKIPPED),
+            "ERROR: these snippet code blocks were skipped; every snippet must run: "
+            + ", ".join(_SKIPPED),
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

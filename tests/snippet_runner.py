@@ -113,8 +113,16 @@ def _run_torchrun(code: str, path: Path, fence_line: int, cwd: Path, nproc: str,
     (cwd / script).write_text(code, encoding="utf-8")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     argv = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", nproc,
-        "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), script,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        nproc,
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(_free_port()),
+        script,
     ]
     output = _run_command(argv, path, fence_line + 1, cwd, env=env)
     (cwd / script).unlink()

@@ -10,15 +10,17 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.paths import ROOT
+
 SCRIPT = ROOT / "benchmarks" / "clip_cost.py"
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"
 TABLE = ROOT / "benchmarks" / "results" / "clip_cost_table.md"
 PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost.svg"
 TIME = re.compile(r"^\d+(\.\d+)? (s|ms|µs)$")
-REDO = "Re-record with `.venv/bin/python benchmarks/clip_cost.py --record` and commit all three files."
+REDO = (
+    "Re-record with `.venv/bin/python benchmarks/clip_cost.py --record` and commit all three files."
+)
 
 
 def benchmark_module():
@@ -37,12 +39,18 @@ def check_row(cells: list[str], where: str) -> None:
 
 def test_quick_run_prints_a_complete_table():
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--threads", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, str(SCRIPT), "--quick", "--threads", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, f"`clip_cost.py --quick` failed:\n{done.stderr}"
     module = benchmark_module()
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("Machine: "), f"the table does not say which machine ran it:\n{done.stdout}"
+    assert lines[0].startswith("Machine: "), (
+        f"the table does not say which machine ran it:\n{done.stdout}"
+    )
     rows = [re.split(r"\s{2,}", line.strip()) for line in lines]
     for label, _, _ in module.QUICK_MODELS:
         for operation in module.OPERATIONS:
@@ -55,19 +63,35 @@ def test_recorded_json_covers_every_model_and_operation():
     results = json.loads(RESULTS.read_text(encoding="utf-8"))
     module = benchmark_module()
     for key in ("cpu", "logical_cores", "torch_threads", "torch", "python", "date"):
-        assert results["machine"].get(key) not in (None, ""), f"{RESULTS}: machine info lacks {key}. {REDO}"
+        assert results["machine"].get(key) not in (None, ""), (
+            f"{RESULTS}: machine info lacks {key}. {REDO}"
+        )
     assert [m["label"] for m in results["models"]] == [m[0] for m in module.FULL_MODELS], (
         f"{RESULTS} was not recorded with the models the script measures now. {REDO}"
     )
     for model in results["models"]:
-        assert list(model["operations"]) == module.OPERATIONS, f"{RESULTS}: {model['label']}. {REDO}"
+        assert list(model["operations"]) == module.OPERATIONS, (
+            f"{RESULTS}: {model['label']}. {REDO}"
+        )
 
 
 def test_recorded_table_and_plot_are_what_the_json_gives(tmp_path):
     table, plot = tmp_path / "table.md", tmp_path / "plot.svg"
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--render", str(RESULTS), "--table", str(table), "--plot", str(plot)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--render",
+            str(RESULTS),
+            "--table",
+            str(table),
+            "--plot",
+            str(plot),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert table.read_text(encoding="utf-8") == TABLE.read_text(encoding="utf-8"), (

@@ -29,10 +29,14 @@ def in_ci() -> bool:
 @pytest.fixture(scope="session")
 def browser() -> Browser:
     if not CHROMIUM.is_file():
-        reason = (f"{CHROMIUM} is missing, so the browser tests cannot run; "
-                  "install Debian's Chromium with `apt-get install chromium`")
+        reason = (
+            f"{CHROMIUM} is missing, so the browser tests cannot run; "
+            "install Debian's Chromium with `apt-get install chromium`"
+        )
         if in_ci():
-            pytest.fail(reason + " (CI is set: .ci/run installs it, and these tests may not skip in CI)")
+            pytest.fail(
+                reason + " (CI is set: .ci/run installs it, and these tests may not skip in CI)"
+            )
         pytest.skip(reason)
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
@@ -55,12 +59,17 @@ class Watch:
         self.external: list[str] = []
         context.route("**/*", self._route)
         context.on("console", self._console)
-        context.on("weberror", lambda error: self.errors.append(f"{self.where or '?'}: uncaught: {error.error}"))
+        context.on(
+            "weberror",
+            lambda error: self.errors.append(f"{self.where or '?'}: uncaught: {error.error}"),
+        )
 
     def _console(self, message) -> None:
         if message.type == "error":
             source = message.page.url if message.page else self.where or "?"
-            self.errors.append(f"{source}: console error: {message.text} ({message.location.get('url', '')})")
+            self.errors.append(
+                f"{source}: console error: {message.text} ({message.location.get('url', '')})"
+            )
 
     def _route(self, route) -> None:
         url = route.request.url
@@ -94,7 +103,9 @@ def page(context: BrowserContext, base_url: str) -> Page:
 # --- every page -------------------------------------------------------------------------------
 
 
-def test_every_page_loads_without_errors_or_external_requests(browser: Browser, base_url: str, site):
+def test_every_page_loads_without_errors_or_external_requests(
+    browser: Browser, base_url: str, site
+):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
     watch = Watch(context)
     page = context.new_page()
@@ -103,8 +114,12 @@ def test_every_page_loads_without_errors_or_external_requests(browser: Browser, 
         for path in paths:
             watch.where = "/" + path
             response = page.goto(base_url + path, wait_until="load")
-            assert response is not None and response.ok, f"/{path}: HTTP {response and response.status}"
-        page.wait_for_load_state("networkidle")  # late requests of the last page (pages before: the next goto)
+            assert response is not None and response.ok, (
+                f"/{path}: HTTP {response and response.status}"
+            )
+        page.wait_for_load_state(
+            "networkidle"
+        )  # late requests of the last page (pages before: the next goto)
     finally:
         context.close()
     problems = watch.errors + watch.external
@@ -155,10 +170,16 @@ def set_threshold_by_keyboard(page: Page, c: float) -> None:
 def check_numbers(page: Page, g: tuple[float, float], c: float) -> None:
     by_value, by_norm = value_clip(g, c), norm_clip(g, c)
     expected = {
-        "original-x": g[0], "original-y": g[1], "original-norm": math.hypot(*g),
-        "value-x": by_value[0], "value-y": by_value[1], "value-length": math.hypot(*by_value),
+        "original-x": g[0],
+        "original-y": g[1],
+        "original-norm": math.hypot(*g),
+        "value-x": by_value[0],
+        "value-y": by_value[1],
+        "value-length": math.hypot(*by_value),
         "value-angle": angle(g, by_value),
-        "norm-x": by_norm[0], "norm-y": by_norm[1], "norm-length": math.hypot(*by_norm),
+        "norm-x": by_norm[0],
+        "norm-y": by_norm[1],
+        "norm-length": math.hypot(*by_norm),
         "norm-angle": angle(g, by_norm),
         "c": c,
     }
@@ -189,18 +210,21 @@ def explorer(browser: Browser, base_url: str) -> Page:
     assert not watch.errors + watch.external, "\n".join(watch.errors + watch.external)
 
 
-@pytest.mark.parametrize(("g", "c"), [
-    ((4.0, 1.5), 2.0),     # the page's starting example
-    ((4.0, 1.0), 1.0),     # value clipping turns g by 31 degrees
-    ((3.0, 1.0), 1.0),     # the math page's example: 26.57 degrees, length 1.4142
-    ((-3.0, 0.5), 1.0),
-    ((0.3, -0.2), 1.0),    # below the threshold: nothing changes
-    ((5.0, -5.0), 0.5),    # a corner: value clipping keeps the direction, length c * sqrt(2)
-    ((0.0, 4.0), 2.0),     # on an axis
-    ((-2.5, -4.5), 3.3),
-    ((1.8, 1.8), 2.0),     # inside the square, outside the circle
-    ((0.0, 0.0), 1.0),     # no direction: the angles are undefined
-])
+@pytest.mark.parametrize(
+    ("g", "c"),
+    [
+        ((4.0, 1.5), 2.0),  # the page's starting example
+        ((4.0, 1.0), 1.0),  # value clipping turns g by 31 degrees
+        ((3.0, 1.0), 1.0),  # the math page's example: 26.57 degrees, length 1.4142
+        ((-3.0, 0.5), 1.0),
+        ((0.3, -0.2), 1.0),  # below the threshold: nothing changes
+        ((5.0, -5.0), 0.5),  # a corner: value clipping keeps the direction, length c * sqrt(2)
+        ((0.0, 4.0), 2.0),  # on an axis
+        ((-2.5, -4.5), 3.3),
+        ((1.8, 1.8), 2.0),  # inside the square, outside the circle
+        ((0.0, 0.0), 1.0),  # no direction: the angles are undefined
+    ],
+)
 def test_explorer_numbers_match_the_formulas(explorer: Page, g, c):
     explorer.get_by_label("gₓ").fill(str(g[0]))
     explorer.get_by_label("gᵧ").fill(str(g[1]))
@@ -228,7 +252,10 @@ def test_explorer_follows_a_pointer_drag(page: Page, base_url: str):
     box = page.locator('[data-role="plane"]').bounding_box()
 
     def screen(x: float, y: float) -> tuple[float, float]:  # the viewBox is -5.6 .. 5.6 both ways
-        return (box["x"] + (x + 5.6) / 11.2 * box["width"], box["y"] + (5.6 - y) / 11.2 * box["height"])
+        return (
+            box["x"] + (x + 5.6) / 11.2 * box["width"],
+            box["y"] + (5.6 - y) / 11.2 * box["height"],
+        )
 
     page.mouse.move(*screen(4.0, 1.5))
     page.mouse.down()
@@ -252,18 +279,32 @@ def test_explorer_reads_without_javascript(browser: Browser, base_url: str):
 
 
 def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     try:
         page = context.new_page()
         page.goto(base_url + EXPLORER)
         width = page.evaluate("document.documentElement.scrollWidth")
         plane = page.locator('[data-role="plane"]').bounding_box()
-        assert width <= 360, f"the explorer page scrolls sideways at phone width ({width} px > 360 px)"
+        assert width <= 360, (
+            f"the explorer page scrolls sideways at phone width ({width} px > 360 px)"
+        )
         assert 250 <= plane["width"] <= 360, f"the plane is {plane['width']} px wide at phone width"
-        page.locator('[data-role="plane"]').tap(position={"x": plane["width"] * 0.25, "y": plane["height"] * 0.25})
-        check_numbers(page, (float(page.get_by_label("gₓ").input_value()),
-                             float(page.get_by_label("gᵧ").input_value())), 2.0)
+        page.locator('[data-role="plane"]').tap(
+            position={"x": plane["width"] * 0.25, "y": plane["height"] * 0.25}
+        )
+        check_numbers(
+            page,
+            (
+                float(page.get_by_label("gₓ").input_value()),
+                float(page.get_by_label("gᵧ").input_value()),
+            ),
+            2.0,
+        )
     finally:
         context.close()
 
@@ -300,7 +341,9 @@ def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
     schemes = [entry[0] for entry in seen]
     assert "default" in schemes and "slate" in schemes, f"the toggle went through {schemes}"
     strokes = {entry[0]: entry[1] for entry in seen}
-    assert strokes["default"] != strokes["slate"], "the explorer keeps its light colours in the dark scheme"
+    assert strokes["default"] != strokes["slate"], (
+        "the explorer keeps its light colours in the dark scheme"
+    )
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -36,11 +36,16 @@ def build(root: Path, pages: dict[str, str]) -> tuple[str, int]:
         (root / "docs" / name).write_text(text)
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict"],
-        cwd=root, capture_output=True, text=True, timeout=300,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert done.returncode != 0, "the broken mini site built; this test no longer checks anything"
-    return build_log.report(done.stdout + done.stderr, root / "docs", done.returncode), done.returncode
+    return build_log.report(
+        done.stdout + done.stderr, root / "docs", done.returncode
+    ), done.returncode
 
 
 def test_a_missing_include_names_the_page_and_line(tmp_path):
@@ -54,7 +59,9 @@ def test_a_missing_include_names_the_page_and_line(tmp_path):
 def test_a_failing_notebook_cell_names_the_notebook_line_and_error(tmp_path):
     notebook = '# %% [markdown]\n# # NB\n\n# %%\nx = 1\nassert x == 2, "the claim fails"\n'
     report, _ = build(tmp_path, {"index.md": "# A\n", "nb.py": notebook})
-    assert report.startswith("docs/nb.py:5: a notebook cell failed: AssertionError: the claim fails.")
+    assert report.startswith(
+        "docs/nb.py:5: a notebook cell failed: AssertionError: the claim fails."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +84,21 @@ def test_an_indented_code_block_in_a_page_is_caught_after_rendering(tmp_path):
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "snippets").mkdir()
-    (tmp_path / "mkdocs.yml").write_text(CONFIG.replace("  - mkdocs-jupyter: ", "  # ").replace(", nb.py", ""))
+    (tmp_path / "mkdocs.yml").write_text(
+        CONFIG.replace("  - mkdocs-jupyter: ", "  # ").replace(", nb.py", "")
+    )
     (tmp_path / "docs" / "index.md").write_text("# A\n\nText.\n\n    import torch\n    print(1)\n")
     (tmp_path / "docs" / "b.md").write_text("# B\n\nText.\n")
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert done.returncode == 0, done.stderr
     [problem] = code_block_mismatches(tmp_path / "site", tmp_path / "docs", tmp_path / "snippets")
-    assert problem.startswith("docs/index.md: the built page shows 1 code blocks, but the snippets it includes hold 0")
+    assert problem.startswith(
+        "docs/index.md: the built page shows 1 code blocks, but the snippets it includes hold 0"
+    )

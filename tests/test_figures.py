@@ -12,13 +12,16 @@ import pytest
 import torch
 
 from tests.paths import ROOT
+
 IMG = ROOT / "docs" / "guide" / "img"
 PAGE = ROOT / "docs" / "guide" / "the-math.md"
 REGENERATE = "run `.venv/bin/python scripts/make_figures.py` and commit docs/guide/img/"
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "scripts" / "make_figures.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_figures", ROOT / "scripts" / "make_figures.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
@@ -38,22 +41,34 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_committed_figures_match_the_script(regenerated: Path):
     fresh = sorted(p.name for p in regenerated.iterdir())
     committed = sorted(p.name for p in IMG.glob("*.svg"))
-    assert fresh == committed, f"docs/guide/img/ holds {committed}, the script draws {fresh}: {REGENERATE}"
-    stale = [name for name in fresh if (regenerated / name).read_bytes() != (IMG / name).read_bytes()]
+    assert fresh == committed, (
+        f"docs/guide/img/ holds {committed}, the script draws {fresh}: {REGENERATE}"
+    )
+    stale = [
+        name for name in fresh if (regenerated / name).read_bytes() != (IMG / name).read_bytes()
+    ]
     assert not stale, f"these figures differ from what the script draws now: {stale}; {REGENERATE}"
 
 
 def test_figures_are_deterministic(regenerated: Path, tmp_path: Path):
     make_figures.write_all(tmp_path)
-    changed = [p.name for p in tmp_path.iterdir() if p.read_bytes() != (regenerated / p.name).read_bytes()]
-    assert not changed, f"two runs of the script gave different bytes for {changed}; check DETERMINISTIC"
+    changed = [
+        p.name for p in tmp_path.iterdir() if p.read_bytes() != (regenerated / p.name).read_bytes()
+    ]
+    assert not changed, (
+        f"two runs of the script gave different bytes for {changed}; check DETERMINISTIC"
+    )
 
 
 def test_figures_load_nothing_and_keep_no_date():
     for svg in IMG.glob("*.svg"):
         text = svg.read_text(encoding="utf-8")
-        assert "<dc:date>" not in text, f"{svg.name} records a date, so it changes on every run: {REGENERATE}"
-        assert not re.search(r"""(?:href|src)=["']https?://""", text), f"{svg.name} links to another host"
+        assert "<dc:date>" not in text, (
+            f"{svg.name} records a date, so it changes on every run: {REGENERATE}"
+        )
+        assert not re.search(r"""(?:href|src)=["']https?://""", text), (
+            f"{svg.name} links to another host"
+        )
 
 
 def test_geometry_matches_pytorch_and_the_numbers_on_the_page():
@@ -68,7 +83,9 @@ def test_geometry_matches_pytorch_and_the_numbers_on_the_page():
     torch.nn.utils.clip_grad_value_([by_value], clip_value=make_figures.THRESHOLD)
 
     # The figure draws the same vectors PyTorch computes (up to its 1e-6 in the denominator).
-    assert torch.allclose(by_norm.grad, torch.tensor(geo.norm_clipped, dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(
+        by_norm.grad, torch.tensor(geo.norm_clipped, dtype=torch.float64), atol=1e-6
+    )
     assert torch.equal(by_value.grad, torch.tensor(geo.value_clipped, dtype=torch.float64))
 
     # The numbers the page and the figure's labels state.
@@ -83,12 +100,18 @@ def test_geometry_matches_pytorch_and_the_numbers_on_the_page():
 
     page = PAGE.read_text(encoding="utf-8")
     for number in ("3.1623", "1.4142", "26.57", "0.8944"):
-        assert number in page, f"{PAGE.name} no longer states {number}; update the page or this test"
+        assert number in page, (
+            f"{PAGE.name} no longer states {number}; update the page or this test"
+        )
 
 
 def test_the_page_shows_both_figures_with_alt_text():
     page = PAGE.read_text(encoding="utf-8")
     for scheme in ("light", "dark"):
-        found = re.search(rf"!\[([^\]]*)\]\(img/clipping-geometry-{scheme}\.svg#only-{scheme}\)", page)
+        found = re.search(
+            rf"!\[([^\]]*)\]\(img/clipping-geometry-{scheme}\.svg#only-{scheme}\)", page
+        )
         assert found, f"{PAGE.name} should show img/clipping-geometry-{scheme}.svg#only-{scheme}"
-        assert len(found.group(1).split()) >= 12, f"the {scheme} figure needs alt text that describes it"
+        assert len(found.group(1).split()) >= 12, (
+            f"the {scheme} figure needs alt text that describes it"
+        )

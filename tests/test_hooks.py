@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.paths import ROOT
+
 NOTEBOOKS = sorted((ROOT / "docs" / "experiments").glob("*.py"))
 
 
 def notebook_html(site: Path, notebook: Path) -> str:
     html = site / "experiments" / notebook.stem / "index.html"
-    assert html.is_file(), f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
+    assert html.is_file(), (
+        f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
+    )
     return html.read_text(encoding="utf-8")
 
 
@@ -23,8 +26,12 @@ def test_the_shared_notebook_stylesheet_is_written(site: Path):
     css = site / "assets" / "notebook.css"
     assert css.is_file(), "the hook writes assets/notebook.css when the site has notebook pages"
     text = css.read_text(encoding="utf-8")
-    assert ".jupyter-wrapper" in text and ".jp-OutputArea" in text, "notebook.css lacks the JupyterLab rules"
-    assert len(text) < 300_000, f"notebook.css is {len(text)} characters: are unused rules still pruned?"
+    assert ".jupyter-wrapper" in text and ".jp-OutputArea" in text, (
+        "notebook.css lacks the JupyterLab rules"
+    )
+    assert len(text) < 300_000, (
+        f"notebook.css is {len(text)} characters: are unused rules still pruned?"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -34,7 +41,9 @@ def test_notebook_page_links_the_shared_css_instead_of_inlining_it(site: Path, n
     assert '<link rel="stylesheet" href="../../assets/notebook.css">' in head
     styles = "".join(re.findall(r"<style\b[^>]*>(.*?)</style>", text, re.S))
     assert ".jp-" not in styles, "the page still inlines JupyterLab CSS in a <style> block"
-    assert len(text) < 400_000, f"the page is {len(text)} characters: CSS or figures are inlined again"
+    assert len(text) < 400_000, (
+        f"the page is {len(text)} characters: CSS or figures are inlined again"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -54,6 +63,10 @@ def test_notebook_figures_are_sized_lazy_files(site: Path, notebook: Path):
     assert figures, "no figure file found on the page"
     for tag in figures:
         name = re.search(r'src="([^"]+)"', tag)[1]
-        assert (site / "experiments" / notebook.stem / name).is_file(), f"{name} is missing beside the page"
-        assert re.search(r'\swidth="\d+"', tag) and re.search(r'\sheight="\d+"', tag), f"unsized figure: {tag[:120]}"
+        assert (site / "experiments" / notebook.stem / name).is_file(), (
+            f"{name} is missing beside the page"
+        )
+        assert re.search(r'\swidth="\d+"', tag) and re.search(r'\sheight="\d+"', tag), (
+            f"unsized figure: {tag[:120]}"
+        )
         assert 'loading="lazy"' in tag

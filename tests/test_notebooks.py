@@ -15,8 +15,10 @@ import pytest
 from mkdocs.utils.yaml import yaml_load
 
 from tests.paths import ROOT
+
 EXPERIMENTS = ROOT / "docs" / "experiments"
 NOTEBOOKS = sorted(EXPERIMENTS.glob("*.py"))
+
 
 class NotebookPage(HTMLParser):
     """What a built notebook page shows: figures, links, script sources, error output."""
@@ -32,9 +34,14 @@ class NotebookPage(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = {name: value or "" for name, value in attrs}
         classes = attr.get("class", "").split()
-        if "jp-OutputArea-output" in classes and attr.get("data-mime-type", "").startswith("image/"):
+        if "jp-OutputArea-output" in classes and attr.get("data-mime-type", "").startswith(
+            "image/"
+        ):
             self.figures += 1
-        if attr.get("data-mime-type") == "application/vnd.jupyter.stderr" or "jp-OutputArea-error" in classes:
+        if (
+            attr.get("data-mime-type") == "application/vnd.jupyter.stderr"
+            or "jp-OutputArea-error" in classes
+        ):
             self.error_outputs.append(f"<{tag} class={attr.get('class')!r}>")
         if "jp-Mermaid" in classes:
             self.mermaid_diagrams += 1
@@ -46,7 +53,9 @@ class NotebookPage(HTMLParser):
 
 def built_page(site: Path, notebook: Path) -> tuple[Path, NotebookPage, str]:
     html = site / "experiments" / notebook.stem / "index.html"
-    assert html.is_file(), f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
+    assert html.is_file(), (
+        f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
+    )
     text = html.read_text(encoding="utf-8")
     page = NotebookPage()
     page.feed(text)
@@ -79,11 +88,17 @@ def test_notebooks_are_reviewable_scripts_not_ipynb():
 def test_notebook_is_jupytext_percent_format(notebook: Path):
     text = notebook.read_text(encoding="utf-8")
     where = notebook.relative_to(ROOT)
-    assert text.startswith("# ---\n# jupyter:\n"), f"{where}:1: start with a Jupytext header (`jupytext --set-formats py:percent`)."
+    assert text.startswith("# ---\n# jupyter:\n"), (
+        f"{where}:1: start with a Jupytext header (`jupytext --set-formats py:percent`)."
+    )
     metadata = jupytext.read(notebook).metadata
     representation = metadata.get("jupytext", {}).get("text_representation", {})
-    assert representation.get("format_name") == "percent", f"{where}: the header must say format_name: percent."
-    assert metadata.get("kernelspec", {}).get("language") == "python", f"{where}: the header needs a Python kernelspec."
+    assert representation.get("format_name") == "percent", (
+        f"{where}: the header must say format_name: percent."
+    )
+    assert metadata.get("kernelspec", {}).get("language") == "python", (
+        f"{where}: the header needs a Python kernelspec."
+    )
     assert "\n# %%" in text, f"{where}: no `# %%` cell markers."
 
 
@@ -92,7 +107,9 @@ def test_notebook_is_in_the_nav(notebook: Path):
     with open(ROOT / "mkdocs.yml", encoding="utf-8") as config:
         nav = yaml_load(config)["nav"]
     entry = notebook.relative_to(ROOT / "docs").as_posix()
-    assert entry in nav_entries(nav), f"add `{entry}` to the Experiments section of the nav in mkdocs.yml"
+    assert entry in nav_entries(nav), (
+        f"add `{entry}` to the Experiments section of the nav in mkdocs.yml"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -109,7 +126,9 @@ def test_built_page_shows_every_figure(site: Path, notebook: Path):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_built_page_links_its_notebook_for_download(site: Path, notebook: Path):
     html, page, _ = built_page(site, notebook)
-    assert notebook.name in page.links, f"{notebook.relative_to(ROOT)}: link [Download the notebook]({notebook.name})"
+    assert notebook.name in page.links, (
+        f"{notebook.relative_to(ROOT)}: link [Download the notebook]({notebook.name})"
+    )
     copy = html.parent / notebook.name
     assert copy.is_file(), f"{copy} is missing: mkdocs-jupyter's include_source copies it there"
     assert copy.read_bytes() == notebook.read_bytes()
@@ -118,8 +137,12 @@ def test_built_page_links_its_notebook_for_download(site: Path, notebook: Path):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_built_page_has_no_error_output(site: Path, notebook: Path):
     _, page, text = built_page(site, notebook)
-    assert not page.error_outputs, f"{notebook.relative_to(ROOT)} printed to stderr or raised: {page.error_outputs}"
-    assert "Traceback (most recent call last)" not in text, f"the page of {notebook.relative_to(ROOT)} shows a traceback"
+    assert not page.error_outputs, (
+        f"{notebook.relative_to(ROOT)} printed to stderr or raised: {page.error_outputs}"
+    )
+    assert "Traceback (most recent call last)" not in text, (
+        f"the page of {notebook.relative_to(ROOT)} shows a traceback"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -127,7 +150,9 @@ def test_built_page_loads_no_mathjax_or_mermaid(site: Path, notebook: Path):
     """nbconvert's template adds a MathJax <script> and a Mermaid loader that imports from a CDN."""
     _, page, _ = built_page(site, notebook)
     remote = [src for src in page.script_sources if "//" in src]
-    assert not remote, f"{notebook.relative_to(ROOT)} loads {remote}: keep custom_mathjax_url empty in mkdocs.yml"
+    assert not remote, (
+        f"{notebook.relative_to(ROOT)} loads {remote}: keep custom_mathjax_url empty in mkdocs.yml"
+    )
     assert page.mermaid_diagrams == 0, (
         f"{notebook.relative_to(ROOT)} has a Mermaid diagram, which makes its page import Mermaid "
         "from cdnjs.cloudflare.com; draw it with Matplotlib instead"

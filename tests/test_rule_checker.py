@@ -12,9 +12,12 @@ import pytest
 
 from tests import fences
 from tests.guards import NetworkBlockedError
-
 from tests.paths import ROOT
-GOOD_SNIPPET = '```python\nprint(1 + 1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n```text title="Output"\n2\n```\n'
+
+GOOD_SNIPPET = (
+    '```python\nprint(1 + 1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n'
+    '```text title="Output"\n2\n```\n'
+)
 
 
 @pytest.fixture
@@ -41,7 +44,9 @@ def test_an_inline_code_block_in_docs_is_reported_with_its_line(tree):
     docs, _ = tree
     (docs / "page.md").write_text("# Page\n\nText.\n\n```python\nprint(2)\n```\n")
     [problem] = fences.inline_code_blocks(docs)
-    assert problem.startswith(f"{docs / 'page.md'}:5:") and "Move it to a file in snippets/" in problem
+    assert (
+        problem.startswith(f"{docs / 'page.md'}:5:") and "Move it to a file in snippets/" in problem
+    )
 
 
 def test_a_fence_that_only_wraps_an_include_is_reported(tree):
@@ -57,7 +62,9 @@ def test_a_fence_pytest_codeblocks_would_skip_is_reported(tree, info):
     _, snippets = tree
     (snippets / "topic" / "bad.md").write_text(f"```{info}\nprint(3)\n```\n")
     [problem] = fences.unrun_fences(snippets)
-    assert problem.startswith(f"{snippets / 'topic' / 'bad.md'}:1:") and "silently skipped" in problem
+    assert (
+        problem.startswith(f"{snippets / 'topic' / 'bad.md'}:1:") and "silently skipped" in problem
+    )
 
 
 def test_an_unknown_fence_type_is_reported(tree):
@@ -67,12 +74,20 @@ def test_an_unknown_fence_type_is_reported(tree):
     assert ":1:" in problem and "neither run nor checked" in problem
 
 
-@pytest.mark.parametrize("marker", ["<!--pytest.mark.skip-->", "<!--pytest-codeblocks:skip-->", "<!--pytest-codeblocks:cont-->"])
+@pytest.mark.parametrize(
+    "marker",
+    ["<!--pytest.mark.skip-->", "<!--pytest-codeblocks:skip-->", "<!--pytest-codeblocks:cont-->"],
+)
 def test_a_marker_that_skips_or_continues_a_block_is_reported(tree, marker):
     _, snippets = tree
-    (snippets / "topic" / "bad.md").write_text(f"{marker}\n\nSome words in between.\n\n```python\nprint(4)\n```\n")
+    (snippets / "topic" / "bad.md").write_text(
+        f"{marker}\n\nSome words in between.\n\n```python\nprint(4)\n```\n"
+    )
     problems = fences.unrun_fences(snippets)
-    assert any(p.startswith(f"{snippets / 'topic' / 'bad.md'}:1:") and "remove the marker" in p for p in problems)
+    assert any(
+        p.startswith(f"{snippets / 'topic' / 'bad.md'}:1:") and "remove the marker" in p
+        for p in problems
+    )
 
 
 def test_an_orphan_snippet_is_reported(tree):
@@ -107,16 +122,34 @@ def test_unseeded_randomness_and_main_guards_are_reported(tree):
 
 def run_pytest_on(folder: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull, "--codeblocks",
-         "-p", "tests.guards", *options, str(folder)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            os.devnull,
+            "--codeblocks",
+            "-p",
+            "tests.guards",
+            *options,
+            str(folder),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
 def snippet_file(folder: Path, name: str, code: str, output: str | None = "2\n") -> Path:
     text = f"```python\n{code}\n```\n"
     if output is not None:
-        text += f'\n<!--pytest-codeblocks:expected-output-->\n\n```text title="Output"\n{output}```\n'
+        text += (
+            f'\n<!--pytest-codeblocks:expected-output-->\n\n```text title="Output"\n{output}```\n'
+        )
     path = folder / name
     path.write_text(text)
     return path
@@ -142,7 +175,9 @@ def test_update_outputs_rewrites_a_wrong_output_and_adds_a_missing_one(tmp_path)
     drifted = snippet_file(tmp_path, "drifted.md", "print(1 + 2)")
     missing = snippet_file(tmp_path, "new.md", "print('a')\nprint('b')", output=None)
     done = run_pytest_on(tmp_path, "--update-outputs")
-    assert done.returncode == 0 and "Rewrote the expected output of 2 block(s)" in done.stdout, done.stdout
+    assert done.returncode == 0 and "Rewrote the expected output of 2 block(s)" in done.stdout, (
+        done.stdout
+    )
     assert drifted.read_text().endswith('```text title="Output"\n3\n```\n')
     assert fences.python_blocks_without_output(tmp_path) == []
     assert missing.read_text().endswith('```text title="Output"\na\nb\n```\n')
@@ -186,7 +221,9 @@ def test_a_torchrun_snippet_runs_under_torchrun(tmp_path):
 
 def test_python_started_by_the_suite_is_offline_too(tmp_path):
     script = "import socket\nsocket.create_connection(('203.0.113.7', 80), timeout=1)"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 1 and "NetworkBlockedError" in done.stderr, done.stderr
 
 

@@ -13,9 +13,27 @@ from tests import build_log, fences
 from tests.paths import DOCS, SNIPPETS
 
 # Where a page *loads* something from (as opposed to links a reader may click).
-LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src", "audio": "src",
-         "embed": "src", "object": "data", "link": "href"}
-LOADING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "manifest", "preconnect", "dns-prefetch"}
+LOADS = {
+    "script": "src",
+    "img": "src",
+    "iframe": "src",
+    "source": "src",
+    "video": "src",
+    "audio": "src",
+    "embed": "src",
+    "object": "data",
+    "link": "href",
+}
+LOADING_RELS = {
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "prefetch",
+    "icon",
+    "manifest",
+    "preconnect",
+    "dns-prefetch",
+}
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>(?:https?:)?//[^'")\s]+)""")
 
 
@@ -69,7 +87,12 @@ def pages(site: Path) -> list[Path]:
 def source(site: Path, html: Path) -> str:
     """The page a contributor edits for a built file: guide/the-math/index.html -> docs/guide/the-math.md."""
     parts = html.relative_to(site).parent.as_posix()
-    for candidate in (f"{parts}.md", f"{parts}/index.md", f"{parts}.py", "index.md" if parts == "." else ""):
+    for candidate in (
+        f"{parts}.md",
+        f"{parts}/index.md",
+        f"{parts}.py",
+        "index.md" if parts == "." else "",
+    ):
         if candidate and (DOCS / candidate).is_file():
             return f"docs/{candidate}"
     return str(html.relative_to(site))
@@ -107,8 +130,12 @@ def test_every_internal_link_and_anchor_resolves(site: Path):
             if anchor and target.suffix == ".html":
                 ids = parsed[target].ids if target in parsed else parse(target).ids
                 if anchor not in ids:
-                    problems.append(f"{source(site, html)}: link {href!r} has no #{anchor} on its page")
-    assert not problems, "\n".join(["broken links in the built site (fix the Markdown link):", *problems])
+                    problems.append(
+                        f"{source(site, html)}: link {href!r} has no #{anchor} on its page"
+                    )
+    assert not problems, "\n".join(
+        ["broken links in the built site (fix the Markdown link):", *problems]
+    )
 
 
 def test_no_page_loads_anything_from_another_host(site: Path):
@@ -119,26 +146,41 @@ def test_no_page_loads_anything_from_another_host(site: Path):
             if is_external(url):
                 problems.append(f"{source(site, html)}: loads {url}")
         for css in page.styles:
-            problems += [f"{source(site, html)}: inline style loads {m['url']}" for m in CSS_URL.finditer(css)]
+            problems += [
+                f"{source(site, html)}: inline style loads {m['url']}"
+                for m in CSS_URL.finditer(css)
+            ]
     for css in site.rglob("*.css"):
-        problems += [f"{css.relative_to(site)}: loads {m['url']}" for m in CSS_URL.finditer(css.read_text("utf-8"))]
+        problems += [
+            f"{css.relative_to(site)}: loads {m['url']}"
+            for m in CSS_URL.finditer(css.read_text("utf-8"))
+        ]
     assert not problems, "\n".join(
-        ["the site must work offline and leak nothing to third parties; ship these files with the site:",
-         *problems])
+        [
+            "the site must work offline and leak nothing to third parties; ship these files with the site:",
+            *problems,
+        ]
+    )
 
 
 @pytest.mark.parametrize("page", ["index.html", "guide/the-math/index.html"])
 def test_key_pages_are_built(site: Path, page: str):
-    assert (site / page).is_file(), f"{page} is missing from the built site; check the nav in mkdocs.yml"
+    assert (site / page).is_file(), (
+        f"{page} is missing from the built site; check the nav in mkdocs.yml"
+    )
 
 
 def test_only_the_explorer_page_loads_the_explorer_assets(site: Path):
     assets = ("assets/explorer.css", "assets/explorer.js")
-    loading = {str(html.relative_to(site)) for html in pages(site)
-               if any(url.endswith(asset) for url in parse(html).loads for asset in assets)}
+    loading = {
+        str(html.relative_to(site))
+        for html in pages(site)
+        if any(url.endswith(asset) for url in parse(html).loads for asset in assets)
+    }
     assert loading == {"guide/explorer/index.html"}, (
         f"pages that load {' / '.join(assets)}: {sorted(loading)}. Only the page with `explorer: true` "
-        "in its front matter should (docs/overrides/main.html adds them there).")
+        "in its front matter should (docs/overrides/main.html adds them there)."
+    )
 
 
 def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
@@ -149,7 +191,11 @@ def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
     problems = []
     for page in fences.markdown_files(docs):
         relative = page.relative_to(docs)
-        html = site / ("index.html" if relative.as_posix() == "index.md" else relative.with_suffix("") / "index.html")
+        html = site / (
+            "index.html"
+            if relative.as_posix() == "index.md"
+            else relative.with_suffix("") / "index.html"
+        )
         if relative.name == "index.md":
             html = site / relative.parent / "index.html"
         if not html.is_file():

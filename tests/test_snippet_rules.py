@@ -1,13 +1,11 @@
 """The promises that keep every code block on the site executed and verified."""
 
-from pathlib import Path
 
 import pytest
 from pytest_codeblocks.main import extract_from_file
 
 from tests import fences
-
-from tests.paths import DOCS, ROOT, SNIPPETS
+from tests.paths import DOCS, SNIPPETS
 
 
 def report(problems: list[str]) -> str:
@@ -57,10 +55,16 @@ def test_no_snippet_hides_code_behind_a_main_guard():
     assert not problems, report(problems)
 
 
-@pytest.mark.parametrize("snippet", fences.markdown_files(SNIPPETS), ids=lambda p: p.relative_to(SNIPPETS).as_posix())
+@pytest.mark.parametrize(
+    "snippet", fences.markdown_files(SNIPPETS), ids=lambda p: p.relative_to(SNIPPETS).as_posix()
+)
 def test_pytest_codeblocks_collects_every_runnable_fence(snippet):
     collected = [block for block in extract_from_file(snippet) if block.syntax in fences.RUNNABLE]
-    ours = [fence for fence in fences.read_fences(snippet) if fence.is_runnable and not fence.is_expected_output]
+    ours = [
+        fence
+        for fence in fences.read_fences(snippet)
+        if fence.is_runnable and not fence.is_expected_output
+    ]
     assert len(collected) == len(ours), (
         f"{snippet}: pytest-codeblocks would run {len(collected)} blocks here but the file has "
         f"{len(ours)} runnable fences; check the fences' info strings and markers."

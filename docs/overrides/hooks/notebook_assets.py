@@ -45,8 +45,10 @@ EMPTY_SCRIPT = re.compile(r'<script src="">\s*</script>\s*')
 MATHJAX_CONFIG = re.compile(r'<script type="text/x-mathjax-config">.*?</script>\s*', re.S)
 MODULE_SCRIPT = re.compile(r'<script type="module">.*?</script>\s*', re.S)
 COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
-DATA_IMG = re.compile(r'<img\b(?P<before>[^>]*?)\ssrc="data:(?P<mime>image/(?:png|jpeg|svg\+xml));base64,'
-                      r'(?P<data>[A-Za-z0-9+/=\s]+)"(?P<after>[^>]*?)\s*/?>')
+DATA_IMG = re.compile(
+    r'<img\b(?P<before>[^>]*?)\ssrc="data:(?P<mime>image/(?:png|jpeg|svg\+xml));base64,'
+    r'(?P<data>[A-Za-z0-9+/=\s]+)"(?P<after>[^>]*?)\s*/?>'
+)
 CLASS_ATTR = re.compile(r'\sclass="([^"]*)"')
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
 # At-rules whose block holds style rules, which are pruned like the top level.
@@ -92,7 +94,7 @@ def _figure_file(match: re.Match, figures: dict) -> str:
         attrs += ' loading="lazy"'
     if " decoding=" not in attrs:
         attrs += ' decoding="async"'
-    return f'<img{match["before"]} src="{name}"{attrs[len(match["before"]):]}>'
+    return f'<img{match["before"]} src="{name}"{attrs[len(match["before"]) :]}>'
 
 
 def _size(data: bytes, mime: str) -> tuple[int, int] | None:
@@ -103,10 +105,17 @@ def _size(data: bytes, mime: str) -> tuple[int, int] | None:
         root = re.search(rb"<svg\b[^>]*>", data)
         if not root:
             return None
-        px_per_unit = {b"": 1.0, b"px": 1.0, b"pt": 4 / 3, b"in": 96.0, b"cm": 96 / 2.54, b"mm": 96 / 25.4}
+        px_per_unit = {
+            b"": 1.0,
+            b"px": 1.0,
+            b"pt": 4 / 3,
+            b"in": 96.0,
+            b"cm": 96 / 2.54,
+            b"mm": 96 / 25.4,
+        }
         sizes = []
         for key in (rb"width", rb"height"):
-            value = re.search(rb'\s' + key + rb'="([0-9.]+)(px|pt|in|cm|mm)?"', root.group(0))
+            value = re.search(rb"\s" + key + rb'="([0-9.]+)(px|pt|in|cm|mm)?"', root.group(0))
             if not value:
                 return None
             sizes.append(round(float(value.group(1)) * px_per_unit[value.group(2) or b""]))
@@ -130,7 +139,9 @@ def on_post_page(output: str, page, config) -> str:
 def on_post_build(config) -> None:
     if not _state.get("pages"):
         return
-    rules = tinycss2.parse_stylesheet("\n".join(_state["css"]), skip_comments=True, skip_whitespace=True)
+    rules = tinycss2.parse_stylesheet(
+        "\n".join(_state["css"]), skip_comments=True, skip_whitespace=True
+    )
     css = '@charset "UTF-8";\n' + _serialize(_prune(rules, _state["classes"]))
     path = Path(config["site_dir"], CSS_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +152,9 @@ def _prune(rules: list, used: set[str]) -> list:
     kept = []
     for rule in rules:
         if rule.type == "qualified-rule":
-            selectors = [s for s in _split_selectors(tinycss2.serialize(rule.prelude)) if _may_match(s, used)]
+            selectors = [
+                s for s in _split_selectors(tinycss2.serialize(rule.prelude)) if _may_match(s, used)
+            ]
             if selectors:
                 rule.prelude = tinycss2.parse_component_value_list(",".join(selectors))
                 kept.append(rule)
@@ -149,8 +162,12 @@ def _prune(rules: list, used: set[str]) -> list:
             if rule.lower_at_keyword == "charset":
                 continue
             if rule.lower_at_keyword in GROUPING and rule.content is not None:
-                inner = _prune(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True),
-                               used)
+                inner = _prune(
+                    tinycss2.parse_rule_list(
+                        rule.content, skip_comments=True, skip_whitespace=True
+                    ),
+                    used,
+                )
                 if not inner:
                     continue
                 rule.content = tinycss2.parse_component_value_list(_serialize(inner))
@@ -191,7 +208,12 @@ def _serialize(rules: list) -> str:
     out = []
     for rule in rules:
         if rule.type == "qualified-rule":
-            out.append(tinycss2.serialize(rule.prelude).strip() + "{" + tinycss2.serialize(rule.content).strip() + "}")
+            out.append(
+                tinycss2.serialize(rule.prelude).strip()
+                + "{"
+                + tinycss2.serialize(rule.content).strip()
+                + "}"
+            )
         else:
             out.append(rule.serialize())
     return "\n".join(out) + "\n"
