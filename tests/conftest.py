@@ -25,7 +25,12 @@ def strict_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """`mkdocs build --strict` of the whole site (notebooks executed), as CI and Pages run it."""
     site = tmp_path_factory.mktemp("site")
     # MKDOCS_JUPYTER_CACHE=false: execute every notebook, even if `mkdocs serve` cached its output.
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MKDOCS_JUPYTER_CACHE": "false", "MKDOCS_STRICT": "true"}
+    env = {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "MKDOCS_JUPYTER_CACHE": "false",
+        "MKDOCS_STRICT": "true",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=ROOT,

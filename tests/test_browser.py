@@ -7,9 +7,11 @@ skip locally and fail in CI (CI=true), where .ci/run installs it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -84,18 +86,25 @@ class Watch:
             route.abort("blockedbyclient")
 
 
-@pytest.fixture
-def context(browser: Browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
-    yield context
-    context.close()
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
+
+
+@contextlib.contextmanager
+def new_page(browser: Browser, **options) -> Iterator[tuple[Page, Watch]]:
+    """A page in a fresh context (a desktop in light mode unless told otherwise), watched for
+    console errors and requests to other hosts, closed afterwards whatever happens."""
+    context = browser.new_context(**{**DESKTOP, **options})
+    try:
+        watch = Watch(context)
+        yield context.new_page(), watch
+    finally:
+        context.close()
 
 
 @pytest.fixture
-def page(context: BrowserContext, base_url: str) -> Page:
-    watch = Watch(context)
-    page = context.new_page()
-    yield page
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    with new_page(browser) as (page, watch):
+        yield page
     assert not watch.errors, "\n".join(watch.errors)
     assert not watch.external, "\n".join(watch.external)
 
@@ -106,22 +115,16 @@ def page(context: BrowserContext, base_url: str) -> Page:
 def test_every_page_loads_without_errors_or_external_requests(
     browser: Browser, base_url: str, site
 ):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
-    watch = Watch(context)
-    page = context.new_page()
     paths = page_paths(site)
-    try:
+    with new_page(browser) as (page, watch):
         for path in paths:
             watch.where = "/" + path
             response = page.goto(base_url + path, wait_until="load")
             assert response is not None and response.ok, (
                 f"/{path}: HTTP {response and response.status}"
             )
-        page.wait_for_load_state(
-            "networkidle"
-        )  # late requests of the last page (pages before: the next goto)
-    finally:
-        context.close()
+        # late requests of the last page (pages before: the next goto)
+        page.wait_for_load_state("networkidle")
     problems = watch.errors + watch.external
     assert not problems, (
         f"{len(problems)} problem(s) over {len(paths)} pages (the site must load nothing from other hosts "
@@ -201,12 +204,9 @@ def check_numbers(page: Page, g: tuple[float, float], c: float) -> None:
 
 @pytest.fixture(scope="module")
 def explorer(browser: Browser, base_url: str) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
-    watch = Watch(context)
-    page = context.new_page()
-    page.goto(base_url + EXPLORER)
-    yield page
-    context.close()
+    with new_page(browser) as (page, watch):
+        page.goto(base_url + EXPLORER)
+        yield page
     assert not watch.errors + watch.external, "\n".join(watch.errors + watch.external)
 
 
@@ -267,26 +267,16 @@ def test_explorer_follows_a_pointer_drag(page: Page, base_url: str):
 
 
 def test_explorer_reads_without_javascript(browser: Browser, base_url: str):
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
+    with new_page(browser, java_script_enabled=False) as (page, _):
         page.goto(base_url + EXPLORER)
         expect(page.locator(".clip-explorer__note")).to_be_visible()
         expect(page.locator('[data-role="controls"]')).to_be_hidden()
         check_numbers(page, (4.0, 1.5), 2.0)  # the still example is right too
-    finally:
-        context.close()
 
 
 def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    try:
-        page = context.new_page()
+    phone = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2}
+    with new_page(browser, **phone, is_mobile=True, has_touch=True) as (page, _):
         page.goto(base_url + EXPLORER)
         width = page.evaluate("document.documentElement.scrollWidth")
         plane = page.locator('[data-role="plane"]').bounding_box()
@@ -305,8 +295,6 @@ def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
             ),
             2.0,
         )
-    finally:
-        context.close()
 
 
 # --- search and the colour scheme ------------------------------------------------------------
@@ -350,11 +338,7 @@ def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
 def test_explorer_has_no_axe_violations(browser: Browser, base_url: str, scheme: str):
     from axe_playwright_python.sync_playwright import Axe
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
-    try:
-        page = context.new_page()
+    with new_page(browser, color_scheme=scheme) as (page, _):
         page.goto(base_url + EXPLORER, wait_until="networkidle")
         results = Axe().run(page)
-    finally:
-        context.close()
     assert results.violations_count == 0, results.generate_report()

@@ -9,17 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
-
-NOTEBOOKS = sorted((ROOT / "docs" / "experiments").glob("*.py"))
-
-
-def notebook_html(site: Path, notebook: Path) -> str:
-    html = site / "experiments" / notebook.stem / "index.html"
-    assert html.is_file(), (
-        f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
-    )
-    return html.read_text(encoding="utf-8")
+from tests.built_site import NOTEBOOKS, notebook_page
 
 
 def test_the_shared_notebook_stylesheet_is_written(site: Path):
@@ -36,7 +26,7 @@ def test_the_shared_notebook_stylesheet_is_written(site: Path):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_page_links_the_shared_css_instead_of_inlining_it(site: Path, notebook: Path):
-    text = notebook_html(site, notebook)
+    text = notebook_page(site, notebook)[2]
     head = text.split("</head>", 1)[0]
     assert '<link rel="stylesheet" href="../../assets/notebook.css">' in head
     styles = "".join(re.findall(r"<style\b[^>]*>(.*?)</style>", text, re.S))
@@ -48,7 +38,7 @@ def test_notebook_page_links_the_shared_css_instead_of_inlining_it(site: Path, n
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_page_has_no_empty_or_mermaid_script(site: Path, notebook: Path):
-    text = notebook_html(site, notebook)
+    text = notebook_page(site, notebook)[2]
     assert '<script src="">' not in text
     assert "text/x-mathjax-config" not in text
     assert "mermaid" not in text.lower()
@@ -56,7 +46,7 @@ def test_notebook_page_has_no_empty_or_mermaid_script(site: Path, notebook: Path
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_figures_are_sized_lazy_files(site: Path, notebook: Path):
-    text = notebook_html(site, notebook)
+    text = notebook_page(site, notebook)[2]
     assert 'src="data:image/' not in text, "a figure is still inlined as a data: URI"
     images = re.findall(r"<img\b[^>]*>", text)
     figures = [tag for tag in images if 'src="figure-' in tag]

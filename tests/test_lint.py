@@ -50,7 +50,13 @@ def test_every_snippet_block_passes_the_linter():
                     (Path(folder) / name).write_text("\n".join(fence.body) + "\n", encoding="utf-8")
                     blocks[name] = (path, fence.line)
         done = ruff(
-            "check", "--config", str(SNIPPET_CONFIG), "--output-format", "json", "--no-cache", folder
+            "check",
+            "--config",
+            str(SNIPPET_CONFIG),
+            "--output-format",
+            "json",
+            "--no-cache",
+            folder,
         )
     problems = [
         f"{blocks[Path(d['filename']).name][0].relative_to(ROOT)}:"

@@ -7,59 +7,14 @@ a cell that raises fails that build (`allow_errors: false` in mkdocs.yml).
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from pathlib import Path
 
 import jupytext
 import pytest
 from mkdocs.utils.yaml import yaml_load
 
-from tests.paths import ROOT
-
-EXPERIMENTS = ROOT / "docs" / "experiments"
-NOTEBOOKS = sorted(EXPERIMENTS.glob("*.py"))
-
-
-class NotebookPage(HTMLParser):
-    """What a built notebook page shows: figures, links, script sources, error output."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.figures = 0
-        self.links: list[str] = []
-        self.script_sources: list[str] = []
-        self.mermaid_diagrams = 0
-        self.error_outputs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {name: value or "" for name, value in attrs}
-        classes = attr.get("class", "").split()
-        if "jp-OutputArea-output" in classes and attr.get("data-mime-type", "").startswith(
-            "image/"
-        ):
-            self.figures += 1
-        if (
-            attr.get("data-mime-type") == "application/vnd.jupyter.stderr"
-            or "jp-OutputArea-error" in classes
-        ):
-            self.error_outputs.append(f"<{tag} class={attr.get('class')!r}>")
-        if "jp-Mermaid" in classes:
-            self.mermaid_diagrams += 1
-        if tag == "a" and "href" in attr:
-            self.links.append(attr["href"])
-        if tag == "script" and "src" in attr:
-            self.script_sources.append(attr["src"])
-
-
-def built_page(site: Path, notebook: Path) -> tuple[Path, NotebookPage, str]:
-    html = site / "experiments" / notebook.stem / "index.html"
-    assert html.is_file(), (
-        f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
-    )
-    text = html.read_text(encoding="utf-8")
-    page = NotebookPage()
-    page.feed(text)
-    return html, page, text
+from tests.built_site import NOTEBOOKS, notebook_page
+from tests.paths import EXPERIMENTS, ROOT
 
 
 def nav_entries(nav: object) -> list[str]:
@@ -114,7 +69,7 @@ def test_notebook_is_in_the_nav(notebook: Path):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_built_page_shows_every_figure(site: Path, notebook: Path):
-    _, page, _ = built_page(site, notebook)
+    _, page, _ = notebook_page(site, notebook)
     expected = notebook.read_text(encoding="utf-8").count("plt.show()")
     assert expected, f"{notebook.relative_to(ROOT)} draws no figure with plt.show()"
     assert page.figures == expected, (
@@ -125,7 +80,7 @@ def test_built_page_shows_every_figure(site: Path, notebook: Path):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_built_page_links_its_notebook_for_download(site: Path, notebook: Path):
-    html, page, _ = built_page(site, notebook)
+    html, page, _ = notebook_page(site, notebook)
     assert notebook.name in page.links, (
         f"{notebook.relative_to(ROOT)}: link [Download the notebook]({notebook.name})"
     )
@@ -136,7 +91,7 @@ def test_built_page_links_its_notebook_for_download(site: Path, notebook: Path):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_built_page_has_no_error_output(site: Path, notebook: Path):
-    _, page, text = built_page(site, notebook)
+    _, page, text = notebook_page(site, notebook)
     assert not page.error_outputs, (
         f"{notebook.relative_to(ROOT)} printed to stderr or raised: {page.error_outputs}"
     )
@@ -148,7 +103,7 @@ def test_built_page_has_no_error_output(site: Path, notebook: Path):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_built_page_loads_no_mathjax_or_mermaid(site: Path, notebook: Path):
     """nbconvert's template adds a MathJax <script> and a Mermaid loader that imports from a CDN."""
-    _, page, _ = built_page(site, notebook)
+    _, page, _ = notebook_page(site, notebook)
     remote = [src for src in page.script_sources if "//" in src]
     assert not remote, (
         f"{notebook.relative_to(ROOT)} loads {remote}: keep custom_mathjax_url empty in mkdocs.yml"

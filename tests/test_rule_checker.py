@@ -15,7 +15,7 @@ from tests.guards import NetworkBlockedError
 from tests.paths import ROOT
 
 GOOD_SNIPPET = (
-    '```python\nprint(1 + 1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n'
+    "```python\nprint(1 + 1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n"
     '```text title="Output"\n2\n```\n'
 )
 

@@ -3,99 +3,21 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
 from tests import build_log, fences
+from tests.built_site import pages, parse, source
 from tests.paths import DOCS, SNIPPETS
 
-# Where a page *loads* something from (as opposed to links a reader may click).
-LOADS = {
-    "script": "src",
-    "img": "src",
-    "iframe": "src",
-    "source": "src",
-    "video": "src",
-    "audio": "src",
-    "embed": "src",
-    "object": "data",
-    "link": "href",
-}
-LOADING_RELS = {
-    "stylesheet",
-    "preload",
-    "modulepreload",
-    "prefetch",
-    "icon",
-    "manifest",
-    "preconnect",
-    "dns-prefetch",
-}
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>(?:https?:)?//[^'")\s]+)""")
-
-
-class Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: set[str] = set()
-        self.links: list[str] = []
-        self.loads: list[str] = []
-        self.styles: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {name: value or "" for name, value in attrs}
-        for key in ("id", "name"):
-            if attr.get(key) and (key == "id" or tag == "a"):
-                self.ids.add(attr[key])
-        if tag == "a" and "href" in attr:
-            self.links.append(attr["href"])
-        if tag == "link" and not LOADING_RELS & set(attr.get("rel", "").split()):
-            return
-        if tag in LOADS and attr.get(LOADS[tag]):
-            self.loads.append(attr[LOADS[tag]])
-        if attr.get("style"):
-            self.styles.append(attr["style"])
-        self._in_style = tag == "style"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            self.styles.append(data)
-
-
-def parse(html: Path) -> Page:
-    page = Page()
-    page.feed(html.read_text(encoding="utf-8"))
-    return page
 
 
 def is_external(url: str) -> bool:
     parts = urlsplit(url)
     return bool(parts.scheme or parts.netloc) and parts.scheme not in ("", "file", "data")
-
-
-def pages(site: Path) -> list[Path]:
-    return sorted(p for p in site.rglob("*.html") if p.name != "404.html")
-
-
-def source(site: Path, html: Path) -> str:
-    """The page a contributor edits for a built file: guide/the-math/index.html -> docs/guide/the-math.md."""
-    parts = html.relative_to(site).parent.as_posix()
-    for candidate in (
-        f"{parts}.md",
-        f"{parts}/index.md",
-        f"{parts}.py",
-        "index.md" if parts == "." else "",
-    ):
-        if candidate and (DOCS / candidate).is_file():
-            return f"docs/{candidate}"
-    return str(html.relative_to(site))
 
 
 def test_strict_build_succeeds_without_warnings(strict_build):

@@ -1,6 +1,5 @@
 """The promises that keep every code block on the site executed and verified."""
 
-
 import pytest
 from pytest_codeblocks.main import extract_from_file
 

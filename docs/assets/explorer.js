@@ -1,7 +1,8 @@
 /* The clipping explorer (docs/guide/explorer.md): plain JavaScript, no library.
  *
- * Material loads this file on every page; it does nothing on a page without an
- * element marked data-clip-explorer. The page's HTML already shows one worked
+ * docs/overrides/main.html loads this file only on the page whose front matter
+ * sets `explorer: true`; even there it does nothing without an element marked
+ * data-clip-explorer. The page's HTML already shows one worked
  * example (so it reads without JavaScript); this script makes it interactive.
  *
  *   norm clipping:  g * min(1, c / (||g|| + 1e-6))   (torch.nn.utils.clip_grad_norm_)
