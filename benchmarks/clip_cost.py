@@ -25,8 +25,8 @@ burst of load from other programs slows all of them alike.
 The memory floor of an operation is the time the simplest kernels need to move the
 bytes it cannot avoid moving: each pass that only reads a model-sized array costs one
 ``buffer.sum()`` of a contiguous float32 buffer as large as the model, and each pass
-that reads and writes one in place costs one ``buffer.mul_(1.0)`` of it (FLOOR_PASSES
-counts the passes). Both are measured on this machine in the same rounds, and so is
+that reads and writes one in place costs one ``buffer.mul_(1.0)`` of it (Operation.reads and
+.writes count the passes). Both are measured on this machine in the same rounds, and so is
 ``Tensor.copy_`` into a second buffer, reported as the copy bandwidth.
 No number here is asserted by a test: timings depend on the machine and its load.
 """
@@ -41,7 +41,10 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -71,20 +74,57 @@ QUICK_MODELS = [
 MAX_NORM = 1.0
 CLIP_VALUE = 0.01
 
-# The passes over model-sized arrays that each operation cannot avoid, for its
-# memory floor: (passes that only read, passes that read and write in place).
-FLOOR_PASSES = {
-    "clip_grad_norm_, foreach=True": (1, 1),  # read for the norm, then scale in place
-    "clip_grad_norm_, foreach=False": (1, 1),
-    "get_total_norm (norm only)": (1, 0),
-    "clip_grad_value_, foreach=True": (0, 1),  # clamp in place
-    "clip_grad_value_, foreach=False": (0, 1),
-    "AdamW step, defaults": (1, 3),  # read grad; update param, exp_avg, exp_avg_sq in place
-    "AdamW step, fused=True": (1, 3),
-    "SGD step, momentum 0.9": (1, 2),  # read grad; update param, momentum buffer in place
-}
-OPERATIONS = list(FLOOR_PASSES)
-CLIPPING = OPERATIONS[:5]
+
+@dataclass(frozen=True)
+class Operation:
+    """One timed operation: its name, the passes over model-sized arrays it cannot avoid
+    (for its memory floor: passes that only read, passes that read and write in place),
+    how the plot draws it, and how to call it on a model's parameters and optimizers."""
+
+    name: str
+    reads: int
+    writes: int
+    style: tuple[str, str, str]  # colour, marker, line
+    call: Callable[[SimpleNamespace], Callable[[], object]]
+    clipping: bool = False
+
+
+OPERATION_LIST = [
+    Operation(  # read for the norm, then scale in place
+        "clip_grad_norm_, foreach=True", 1, 1, ("#1f77b4", "o", "-"),
+        lambda m: lambda: torch.nn.utils.clip_grad_norm_(m.params, MAX_NORM, foreach=True),
+        clipping=True,
+    ),
+    Operation(
+        "clip_grad_norm_, foreach=False", 1, 1, ("#d62728", "s", "--"),
+        lambda m: lambda: torch.nn.utils.clip_grad_norm_(m.params, MAX_NORM, foreach=False),
+        clipping=True,
+    ),
+    Operation(
+        "get_total_norm (norm only)", 1, 0, ("#2ca02c", "^", "-."),
+        lambda m: lambda: torch.nn.utils.get_total_norm(m.grads),
+        clipping=True,
+    ),
+    Operation(  # clamp in place
+        "clip_grad_value_, foreach=True", 0, 1, ("#9467bd", "D", ":"),
+        lambda m: lambda: torch.nn.utils.clip_grad_value_(m.params, CLIP_VALUE, foreach=True),
+        clipping=True,
+    ),
+    Operation(
+        "clip_grad_value_, foreach=False", 0, 1, ("#ff7f0e", "P", ":"),
+        lambda m: lambda: torch.nn.utils.clip_grad_value_(m.params, CLIP_VALUE, foreach=False),
+        clipping=True,
+    ),
+    Operation(  # read grad; update param, exp_avg, exp_avg_sq in place
+        "AdamW step, defaults", 1, 3, ("#000000", "x", "-"), lambda m: m.adamw.step
+    ),
+    Operation("AdamW step, fused=True", 1, 3, ("#8c564b", "*", "--"), lambda m: m.fused.step),
+    Operation(  # read grad; update param, momentum buffer in place
+        "SGD step, momentum 0.9", 1, 2, ("#7f7f7f", "v", "-"), lambda m: m.sgd.step
+    ),
+]  # fmt: skip
+OPERATIONS = [op.name for op in OPERATION_LIST]
+CLIPPING = [op.name for op in OPERATION_LIST if op.clipping]
 REFERENCE = "AdamW step, defaults"
 COLUMNS = ("Model", "Operation", "Median time", "× memory floor", "× default AdamW step")
 
@@ -148,23 +188,9 @@ def measure_model(label: str, layers: int, width: int, budget: float, min_rounds
     adamw = torch.optim.AdamW(params, lr=1e-6)
     fused = torch.optim.AdamW(params, lr=1e-6, fused=True)
     sgd = torch.optim.SGD(params, lr=1e-6, momentum=0.9)
+    model = SimpleNamespace(params=params, grads=grads, adamw=adamw, fused=fused, sgd=sgd)
     calls = {
-        "clip_grad_norm_, foreach=True": lambda: torch.nn.utils.clip_grad_norm_(
-            params, MAX_NORM, foreach=True
-        ),
-        "clip_grad_norm_, foreach=False": lambda: torch.nn.utils.clip_grad_norm_(
-            params, MAX_NORM, foreach=False
-        ),
-        "get_total_norm (norm only)": lambda: torch.nn.utils.get_total_norm(grads),
-        "clip_grad_value_, foreach=True": lambda: torch.nn.utils.clip_grad_value_(
-            params, CLIP_VALUE, foreach=True
-        ),
-        "clip_grad_value_, foreach=False": lambda: torch.nn.utils.clip_grad_value_(
-            params, CLIP_VALUE, foreach=False
-        ),
-        "AdamW step, defaults": adamw.step,
-        "AdamW step, fused=True": fused.step,
-        "SGD step, momentum 0.9": sgd.step,
+        **{op.name: op.call(model) for op in OPERATION_LIST},
         "floor: read pass": lambda: source.sum(),
         "floor: in-place pass": lambda: scratch.mul_(1.0),
         "copy_": lambda: target.copy_(source),
@@ -187,11 +213,11 @@ def measure_model(label: str, layers: int, width: int, budget: float, min_rounds
             "copy_ read+write": 2 * n * 4 / timed["copy_"][0] / 1e9,
         },
         "operations": {
-            name: {
-                "median_s": timed[name][0],
-                "floor_s": FLOOR_PASSES[name][0] * read_s + FLOOR_PASSES[name][1] * inplace_s,
+            op.name: {
+                "median_s": timed[op.name][0],
+                "floor_s": op.reads * read_s + op.writes * inplace_s,
             }
-            for name in OPERATIONS
+            for op in OPERATION_LIST
         },
     }
 
@@ -215,7 +241,7 @@ def run(models: list[tuple[str, int, int]], budget: float, min_rounds: int, thre
                 "median over interleaved rounds (one call of each operation per round), "
                 "after one warm-up call"
             ),
-            "floor_passes": FLOOR_PASSES,
+            "floor_passes": {op.name: (op.reads, op.writes) for op in OPERATION_LIST},
         },
         "models": measured,
     }
@@ -311,18 +337,8 @@ def plot(results: dict, path: Path) -> None:
     )
     labels = [m["label"].replace(", ", "\n") for m in results["models"]]
     x = list(range(len(labels)))
-    styles = {
-        "clip_grad_norm_, foreach=True": ("#1f77b4", "o", "-"),
-        "clip_grad_norm_, foreach=False": ("#d62728", "s", "--"),
-        "get_total_norm (norm only)": ("#2ca02c", "^", "-."),
-        "clip_grad_value_, foreach=True": ("#9467bd", "D", ":"),
-        "clip_grad_value_, foreach=False": ("#ff7f0e", "P", ":"),
-        "SGD step, momentum 0.9": ("#7f7f7f", "v", "-"),
-        "AdamW step, fused=True": ("#8c564b", "*", "--"),
-        "AdamW step, defaults": ("#000000", "x", "-"),
-    }
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 5), facecolor="white")
-    for name, (color, marker, line) in styles.items():
+    for name, (color, marker, line) in ((op.name, op.style) for op in OPERATION_LIST):
         ops = [m["operations"][name] for m in results["models"]]
         floor = [op["median_s"] / op["floor_s"] for op in ops]
         left.plot(x, floor, color=color, marker=marker, linestyle=line, label=name)
