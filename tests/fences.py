@@ -309,6 +309,31 @@ def unrounded_outputs(snippets: Path) -> list[str]:
     return problems
 
 
+# The site's code column shows 79 characters without sideways scrolling (measured in a
+# browser at 1366 px); a longer line hides its end, often the part that matters.
+MAX_COLUMNS = 79
+
+
+def long_lines(snippets: Path) -> list[str]:
+    problems = []
+    for path in markdown_files(snippets):
+        for fence in read_fences(path):
+            for offset, line in enumerate(fence.body, 1):
+                if len(line) > MAX_COLUMNS:
+                    what = "output" if fence.is_expected_output else "code"
+                    fix = (
+                        "print less per line (split the f-string, or shorten a label), then "
+                        "`make outputs`"
+                        if fence.is_expected_output
+                        else "run `make format`; if a string is too long, split it"
+                    )
+                    problems.append(
+                        f"{path}:{fence.line + offset}: this {what} line has {len(line)} characters; "
+                        f"readers see {MAX_COLUMNS} without scrolling. {fix[0].upper()}{fix[1:]}."
+                    )
+    return problems
+
+
 def runnable_fence_count(snippets: Path) -> int:
     return sum(
         fence.is_runnable for path in markdown_files(snippets) for fence in read_fences(path)

@@ -274,3 +274,13 @@ def test_snippets_can_still_use_loopback():
         server.listen()
         with socket.create_connection(server.getsockname(), timeout=5):
             pass
+
+
+def test_a_line_wider_than_the_code_column_is_reported(tree):
+    _, snippets = tree
+    wide = "x" * 80
+    (snippets / "topic" / "wide.md").write_text(
+        GOOD_SNIPPET.replace("\n2\n```\n", f"\n{wide}\n```\n")
+    )
+    [problem] = fences.long_lines(snippets)
+    assert "wide.md:8: this output line has 80 characters" in problem and "make outputs" in problem

@@ -40,6 +40,10 @@ def test_every_snippet_that_draws_random_numbers_seeds_them():
     assert not (problems := fences.unseeded_snippets(SNIPPETS)), report(problems)
 
 
+def test_every_snippet_line_fits_the_code_column():
+    assert not (problems := fences.long_lines(SNIPPETS)), report(problems)
+
+
 def test_no_snippet_prints_an_unrounded_float():
     assert not (problems := fences.unrounded_outputs(SNIPPETS)), report(problems)
 
