@@ -56,7 +56,7 @@ outputs: $(VENV)/.installed
 	$(PYTEST) -q --update-outputs $(filter-out all,$(SNIPPETS)) $(if $(filter all,$(SNIPPETS)),snippets)
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format tests scripts benchmarks docs/overrides docs/experiments
+	$(BIN)/ruff format tests scripts benchmarks docs/overrides
 	$(BIN)/ruff check --fix tests scripts benchmarks docs/overrides docs/experiments
 	$(BIN)/ruff format --config tools/ruff-snippets.toml snippets
 

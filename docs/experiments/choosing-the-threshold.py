@@ -363,7 +363,7 @@ assert mean_final(100.0) > 0.75 * BASELINE
 assert mean_clipped(100.0) < 0.1 and mean_clipped(30.0) < 0.1
 first_clipped = [r["norm"][0] > 30.0 for r in sweep[30.0]]
 trained = [final_loss(r) < 0.3 * BASELINE for r in sweep[30.0]]
-print(f"at 30, first gradient norms "
+print("at 30, first gradient norms "
       + ", ".join(f"{r['norm'][0]:.1f}" for r in sweep[30.0])
       + f"; trained: {trained}")
 assert first_clipped == trained == [True, False, False]
