@@ -102,3 +102,16 @@ def test_an_indented_code_block_in_a_page_is_caught_after_rendering(tmp_path):
     assert problem.startswith(
         "docs/index.md: the built page shows 1 code blocks, but the snippets it includes hold 0"
     )
+
+
+def test_site_checks_name_the_source_page_not_the_built_file(tmp_path):
+    from tests.built_site import source
+
+    site = tmp_path / "site"
+    assert source(site, site / "guide" / "the-math" / "index.html") == "docs/guide/the-math.md"
+    assert source(site, site / "index.html") == "docs/index.md"
+    assert source(site, site / "training" / "index.html") == "docs/training/index.md"
+    assert (
+        source(site, site / "experiments" / "exploding-gradients" / "index.html")
+        == "docs/experiments/exploding-gradients.py"
+    )
