@@ -21,7 +21,9 @@
 # data from the same initial weights. Without clipping, the loss jumps after
 # the very first update and the network never learns the task: in one seed
 # the loss overflows to inf/NaN, in the other two the network ends no better
-# than predicting 0. With any of the four clipping rules, every seed learns.
+# than predicting 0. With each of the four clipping rules, no seed overflows
+# and every seed ends better than predicting 0; global-norm clipping and AGC
+# by a wide margin on every seed.
 # (Why gradients explode in the first place is the subject of
 # [Why gradients explode](../../guide/why-gradients-explode/).)
 #
@@ -271,8 +273,13 @@ plt.show()
 # Without clipping (red), the loss jumps right after the first update, to
 # more than three times its starting value. From then on the network does no
 # better than predicting 0 (seeds 0 and 1: their loss stays around the grey
-# line), or its loss overflows to inf/NaN (seed 2). With any of the four
-# rules, every seed learns: the loss ends far below the grey line.
+# line), or its loss overflows to inf/NaN (seed 2). With each clipping rule,
+# every seed ends below the grey line. Global-norm clipping and AGC end far
+# below it on every seed (under a quarter of it). Value and per-tensor
+# clipping are less steady: on some seeds their loss ends well above the
+# others' (the table below), and on which seed depends on the machine's
+# floating-point kernels, because small differences grow quickly in a run
+# this close to unstable. The checks below assert only what holds either way.
 
 # %%
 print("without clipping:")
@@ -288,8 +295,10 @@ for seed in SEEDS:
         overflowed.append(seed)
     else:
         assert sum(after) / len(after) > 0.8 * BASELINE, seed
-    for name in ("value", "per-tensor", "global", "AGC"):
+    for name in ("global", "AGC"):
         assert final_loss(runs[name][seed]) < 0.25 * BASELINE, (name, seed)
+    for name in ("value", "per-tensor"):
+        assert final_loss(runs[name][seed]) < 0.75 * BASELINE, (name, seed)
 assert overflowed == [2], overflowed
 
 # %% [markdown]
@@ -390,7 +399,9 @@ for row in [header, ["-" * w for w in widths], *rows]:
     print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
 
 # %% [markdown]
-# All four rules rescue every seed. They end at different losses, but three
+# All four rules keep every seed from overflowing and end it below the
+# predict-0 line, global norm and AGC by a wide margin. They end at
+# different losses, but three
 # seeds of one small task, with thresholds not tuned for each rule, are not
 # enough to rank them; what the table does show is the difference between
 # clipping and not clipping.
