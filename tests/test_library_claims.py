@@ -1,0 +1,138 @@
+"""Guards for what docs/training/trainers.md reads from the installed packages.
+
+The page runs most of its claims as snippets; these tests pin the ones that
+rest on a constant, a signature or a line of source. When a pin in
+constraints.txt changes and one fails, re-check the sentence its message
+names, update the page
+(and its "as of <Name> <version>" stamps), then this test.
+"""
+
+import inspect
+import os
+
+import pytest
+
+PAGE = "docs/training/trainers.md"
+
+
+def _recheck(section, sentence):
+    return f"re-check {PAGE}, section '{section}': {sentence}"
+
+
+def test_transformers_max_grad_norm_default_is_one():
+    from transformers import TrainingArguments
+
+    field = TrainingArguments.__dataclass_fields__["max_grad_norm"]
+    assert field.default == 1.0, _recheck(
+        "Hugging Face Trainer",
+        "'max_grad_norm defaults to 1.0' and the table row",
+    )
+
+
+def test_transformers_trainer_clips_through_accelerate():
+    from transformers import Trainer
+
+    source = inspect.getsource(Trainer._clip_grad_norm)
+    assert "self.accelerator.clip_grad_norm_(" in source, _recheck(
+        "Hugging Face Trainer", "'it calls Accelerate's clip_grad_norm_'"
+    )
+
+
+def test_accelerate_returns_deepspeed_global_norm():
+    from accelerate import Accelerator
+
+    source = inspect.getsource(Accelerator.clip_grad_norm_)
+    assert "deepspeed_engine_wrapped.get_global_grad_norm()" in source, (
+        _recheck(
+            "Accelerate",
+            "'under DeepSpeed, clip_grad_norm_ returns the engine's "
+            "get_global_grad_norm()'",
+        )
+    )
+
+
+def test_lightning_gradient_clip_val_default_is_none():
+    from lightning.pytorch import Trainer
+
+    parameters = inspect.signature(Trainer.__init__).parameters
+    assert parameters["gradient_clip_val"].default is None, _recheck(
+        "PyTorch Lightning", "'gradient_clip_val=None: no clip by default'"
+    )
+    assert parameters["gradient_clip_algorithm"].default is None, _recheck(
+        "PyTorch Lightning", "'gradient_clip_algorithm: norm when not set'"
+    )
+
+
+def test_lightning_fsdp_strategy_refuses_norm():
+    from lightning.pytorch.plugins.precision.fsdp import FSDPPrecision
+    from lightning.pytorch.utilities.exceptions import (
+        MisconfigurationException,
+    )
+
+    with pytest.raises(MisconfigurationException, match="not supported"):
+        FSDPPrecision("32-true").clip_grad_by_norm(None, 1.0)
+
+
+def test_lightning_model_parallel_strategy_allows_norm():
+    from lightning.pytorch.plugins.precision import Precision
+    from lightning.pytorch.plugins.precision.fsdp import FSDPPrecision
+    from lightning.pytorch.strategies import ModelParallelStrategy
+
+    source = inspect.getsource(ModelParallelStrategy)
+    assert "FSDPPrecision" not in source, _recheck(
+        "PyTorch Lightning",
+        "'ModelParallelStrategy (FSDP2, TP) allows \"norm\"'",
+    )
+    assert FSDPPrecision.clip_grad_by_norm is not Precision.clip_grad_by_norm
+
+
+def test_lightning_cpu_16_mixed_becomes_bf16(tmp_path):
+    import warnings
+
+    from lightning.pytorch import Trainer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer = Trainer(
+            accelerator="cpu",
+            precision="16-mixed",
+            default_root_dir=tmp_path,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+    plugin = trainer.precision_plugin
+    assert plugin.precision == "bf16-mixed" and plugin.scaler is None, (
+        _recheck(
+            "PyTorch Lightning",
+            '\'Trainer(precision="16-mixed") on the CPU switches to '
+            "bf16-mixed, without a GradScaler'",
+        )
+    )
+
+
+def test_deepspeed_gradient_clipping_default_is_one():
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    from deepspeed.runtime import constants
+
+    assert constants.GRADIENT_CLIPPING_DEFAULT == 1.0, _recheck(
+        "DeepSpeed",
+        "'GRADIENT_CLIPPING_DEFAULT is 1.0 as of DeepSpeed 0.19.8' "
+        "and the table row",
+    )
+
+
+def test_deepspeed_fp32_clip_only_without_fp16_bf16_zero():
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    from deepspeed.runtime.engine import DeepSpeedEngine
+
+    source = inspect.getsource(DeepSpeedEngine._take_model_step)
+    assert "self.gradient_clipping() > 0.0" in source, _recheck(
+        "DeepSpeed", "'the engine clips only when the value is above 0'"
+    )
+    assert "self.clip_fp32_gradients()" in source, _recheck(
+        "DeepSpeed",
+        "'for float32 the engine clips itself; with fp16, bf16 or ZeRO the "
+        "optimizer wrapper does'",
+    )
