@@ -8,7 +8,6 @@ names, update the page
 """
 
 import inspect
-import os
 
 import pytest
 
@@ -112,8 +111,8 @@ def test_lightning_cpu_16_mixed_becomes_bf16(tmp_path):
     )
 
 
-def test_deepspeed_gradient_clipping_default_is_one():
-    os.environ.setdefault("DS_ACCELERATOR", "cpu")
+def test_deepspeed_gradient_clipping_default_is_one(monkeypatch):
+    monkeypatch.setenv("DS_ACCELERATOR", "cpu")  # no accelerator probing
     from deepspeed.runtime import constants
 
     assert constants.GRADIENT_CLIPPING_DEFAULT == 1.0, _recheck(
@@ -123,8 +122,8 @@ def test_deepspeed_gradient_clipping_default_is_one():
     )
 
 
-def test_deepspeed_fp32_clip_only_without_fp16_bf16_zero():
-    os.environ.setdefault("DS_ACCELERATOR", "cpu")
+def test_deepspeed_fp32_clip_only_without_fp16_bf16_zero(monkeypatch):
+    monkeypatch.setenv("DS_ACCELERATOR", "cpu")  # no accelerator probing
     from deepspeed.runtime.engine import DeepSpeedEngine
 
     source = inspect.getsource(DeepSpeedEngine._take_model_step)
@@ -135,4 +134,17 @@ def test_deepspeed_fp32_clip_only_without_fp16_bf16_zero():
         "DeepSpeed",
         "'for float32 the engine clips itself; with fp16, bf16 or ZeRO the "
         "optimizer wrapper does'",
+    )
+
+
+def test_transformers_fills_deepspeed_clipping_from_max_grad_norm(monkeypatch):
+    monkeypatch.setenv("DS_ACCELERATOR", "cpu")  # no accelerator probing
+    from transformers.integrations import deepspeed
+
+    source = inspect.getsource(deepspeed.HfTrainerDeepSpeedConfig)
+    wanted = 'fill_match("gradient_clipping", args.max_grad_norm'
+    assert wanted in source, _recheck(
+        "Hugging Face Trainer",
+        '\'a config value of "auto" for gradient_clipping is filled from '
+        "max_grad_norm, and a number that differs stops the run'",
     )
