@@ -123,9 +123,12 @@ class SumRNN(torch.nn.Module):
 #   ([Brock et al. 2021, §4](https://arxiv.org/abs/2102.06171)), unit-wise:
 #   each row of a weight matrix (one unit's incoming weights) has its gradient
 #   rescaled when the gradient's norm exceeds λ = 0.1 times the row's weight
-#   norm, floored at ε = 10⁻³. As that paper recommends, the final linear
-#   layer is not clipped. (Treating a bias vector as one unit is our choice;
-#   [the AGC page](../../beyond/agc/) has a tested implementation.)
+#   norm, floored at ε = 10⁻³. As that paper's recipe (§5.1) and its
+#   reference code do, the final linear layer's weight is not clipped; its
+#   bias is. A bias vector counts as one unit, the convention of the
+#   reference code's `unitwise_norm` (in
+#   [`nfnets/agc_optax.py`](https://github.com/google-deepmind/deepmind-research/blob/master/nfnets/agc_optax.py));
+#   [the AGC page](../../beyond/agc/) has a tested implementation.
 #
 # The thresholds are not tuned for each rule; the
 # [next experiment](../choosing-the-threshold/) is about choosing them.
@@ -166,7 +169,7 @@ def unit_norms(t):
 def adaptive_clipping(model):
     largest = 0.0
     for name, p in model.named_parameters():
-        if name.startswith("readout."):
+        if name == "readout.weight":  # only the classifier weight is skipped
             continue
         ratio = unit_norms(p.grad) / unit_norms(p).clamp(min=AGC_EPS)
         largest = max(largest, ratio.max().item())
