@@ -89,6 +89,10 @@ def readable_log_ticks(axis):
 # 0.005, half of the previous one, and each run is 100 steps, to keep the
 # sweep below fast. `train` takes `max_norm=None` for no clipping, and
 # records the loss and the gradient norm before clipping at every step.
+#
+# The optimizer is SGD, so a threshold that clips every step here acts as a
+# smaller learning rate. With AdamW it would not: see
+# [clipping with adaptive optimizers](../../guide/adaptive-optimizers/#a-threshold-that-clips-every-step).
 
 # %%
 SEQ_LEN, HIDDEN, BATCH, STEPS = 20, 16, 32, 100
