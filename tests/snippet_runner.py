@@ -7,6 +7,8 @@ gives each of its items this `run_block` instead of pytest-codeblocks' own, so t
   `snippets/<page>/<idea>.md:LINE`, shows that line, and names the exception type;
 * a wrong output is shown as a unified diff, with the command that rewrites it;
 * the block runs in an empty temporary directory, and fails if it leaves files there;
+* a block that imports a library which starts threads (JAX, TensorFlow, Transformers...)
+  runs in its own Python process, so that later fork-based blocks cannot deadlock;
 * a block whose first line is `# torchrun --nproc-per-node N <name>.py` is saved as
   `<name>.py` and run exactly that way, with torchrun, and rank 0's output is checked;
 * with `--update-outputs` (`make outputs`), a wrong or missing expected output is
@@ -32,6 +34,20 @@ from pathlib import Path
 from tests import fences
 from tests.paths import ROOT
 
+# Libraries that start threads when imported (JAX, TensorFlow, tokenizers, ...). A block
+# that imports one runs in its own Python process: forking the pytest process after
+# they started threads (as the multi-process snippets do) can deadlock.
+ISOLATED = re.compile(
+    r"^\s*(?:import|from)\s+(?:jax|optax|flax|tensorflow|keras|transformers|lightning|"
+    r"pytorch_lightning|deepspeed|accelerate|zclip|opacus)\b",
+    re.M,
+)
+LAUNCHER = (
+    "import sys\n"
+    "source = open(sys.argv[1], encoding='utf-8').read()\n"
+    "code = compile('\\n' * int(sys.argv[3]) + source, sys.argv[2], 'exec')\n"
+    "exec(code, {'__MODULE__': '__main__'})\n"
+)
 TORCHRUN = re.compile(r"^# torchrun --nproc-per-node (?P<n>\d+) (?P<script>[\w-]+\.py)\s*$")
 OUTPUT_FENCE = '```text title="Output"'
 UPDATE_HINT = "make outputs SNIPPETS={path}"
@@ -88,6 +104,38 @@ def _exec_python(code: str, path: Path, fence_line: int) -> str:
             f"\nOutput printed before the error:\n{buffer.getvalue() or '(nothing)'}"
         ) from None
     return buffer.getvalue()
+
+
+def _run_isolated(code: str, path: Path, fence_line: int, cwd: Path) -> str:
+    """Run the block in a fresh Python process, compiled with its snippet's path and lines."""
+    scratch = Path(tempfile.mkdtemp(prefix="snippet-code-"))
+    try:
+        (scratch / "block.py").write_text(code, encoding="utf-8")
+        (scratch / "launch.py").write_text(LAUNCHER, encoding="utf-8")
+        argv = [sys.executable, str(scratch / "launch.py"), str(scratch / "block.py"), str(path)]
+        argv.append(str(fence_line))
+        try:
+            done = subprocess.run(
+                argv, cwd=cwd, capture_output=True, text=True, timeout=TORCHRUN_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            raise SnippetFailure(
+                f"{where(path, fence_line + 1)}: the block did not finish in "
+                f"{TORCHRUN_TIMEOUT_S} s. Bound every wait."
+            ) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if done.returncode != 0:
+        lines = re.findall(rf'File "{re.escape(str(path))}", line (\d+)', done.stderr)
+        line = int(lines[-1]) if lines else fence_line + 1
+        error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no message"
+        raise SnippetFailure(
+            f"{where(path, line)}: the block raised {error}\n\n"
+            f"Traceback (the block ran in its own process):\n"
+            + "\n".join(done.stderr.splitlines()[-60:])
+            + f"\n\nOutput printed before the error:\n{done.stdout or '(nothing)'}"
+        )
+    return done.stdout
 
 
 def _run_command(argv: list[str] | str, path: Path, line: int, cwd: Path, **kwargs) -> str:
@@ -166,6 +214,8 @@ def run_block(block, path: Path, update: bool) -> Outcome:
             output = _run_torchrun(
                 block.code, path, block.lineno, workdir, torchrun["n"], torchrun["script"]
             )
+        elif block.syntax == "python" and ISOLATED.search(block.code):
+            output = _run_isolated(block.code, path, block.lineno, workdir)
         elif block.syntax == "python":
             output = _exec_python(block.code, path, block.lineno)
         else:

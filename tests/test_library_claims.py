@@ -41,12 +41,9 @@ def test_accelerate_returns_deepspeed_global_norm():
     from accelerate import Accelerator
 
     source = inspect.getsource(Accelerator.clip_grad_norm_)
-    assert "deepspeed_engine_wrapped.get_global_grad_norm()" in source, (
-        _recheck(
-            "Accelerate",
-            "'under DeepSpeed, clip_grad_norm_ returns the engine's "
-            "get_global_grad_norm()'",
-        )
+    assert "deepspeed_engine_wrapped.get_global_grad_norm()" in source, _recheck(
+        "Accelerate",
+        "'under DeepSpeed, clip_grad_norm_ returns the engine's get_global_grad_norm()'",
     )
 
 
@@ -102,12 +99,9 @@ def test_lightning_cpu_16_mixed_becomes_bf16(tmp_path):
             enable_model_summary=False,
         )
     plugin = trainer.precision_plugin
-    assert plugin.precision == "bf16-mixed" and plugin.scaler is None, (
-        _recheck(
-            "PyTorch Lightning",
-            '\'Trainer(precision="16-mixed") on the CPU switches to '
-            "bf16-mixed, without a GradScaler'",
-        )
+    assert plugin.precision == "bf16-mixed" and plugin.scaler is None, _recheck(
+        "PyTorch Lightning",
+        "'Trainer(precision=\"16-mixed\") on the CPU switches to bf16-mixed, without a GradScaler'",
     )
 
 
@@ -117,8 +111,7 @@ def test_deepspeed_gradient_clipping_default_is_one(monkeypatch):
 
     assert constants.GRADIENT_CLIPPING_DEFAULT == 1.0, _recheck(
         "DeepSpeed",
-        "'GRADIENT_CLIPPING_DEFAULT is 1.0 as of DeepSpeed 0.19.8' "
-        "and the table row",
+        "'GRADIENT_CLIPPING_DEFAULT is 1.0 as of DeepSpeed 0.19.8' and the table row",
     )
 
 
@@ -132,8 +125,7 @@ def test_deepspeed_fp32_clip_only_without_fp16_bf16_zero(monkeypatch):
     )
     assert "self.clip_fp32_gradients()" in source, _recheck(
         "DeepSpeed",
-        "'for float32 the engine clips itself; with fp16, bf16 or ZeRO the "
-        "optimizer wrapper does'",
+        "'for float32 the engine clips itself; with fp16, bf16 or ZeRO the optimizer wrapper does'",
     )
 
 

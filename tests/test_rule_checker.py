@@ -284,3 +284,15 @@ def test_a_line_wider_than_the_code_column_is_reported(tree):
     )
     [problem] = fences.long_lines(snippets)
     assert "wide.md:8: this output line has 80 characters" in problem and "make outputs" in problem
+
+
+def test_a_block_importing_a_threaded_library_runs_in_its_own_process(tmp_path):
+    code = "import os\nimport optax  # noqa: F401\nprint(2)\nraise ValueError(os.getpid())"
+    snippet_file(tmp_path, "isolated.md", code)
+    done = run_pytest_on(tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert f"{tmp_path / 'isolated.md'}:5: the block raised ValueError:" in done.stdout, done.stdout
+    assert (
+        "its own process" in done.stdout
+        and str(os.getpid()) not in done.stdout.split("raised")[1][:40]
+    )
