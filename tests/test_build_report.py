@@ -28,13 +28,14 @@ nav: [index.md, b.md, nb.py]
 """
 
 
-def build(root: Path, pages: dict[str, str]) -> tuple[str, int]:
+def mini_site(root: Path, pages: dict[str, str], config: str = CONFIG):
+    """Write a mini site and build it strictly, as the real one is built."""
     (root / "docs").mkdir()
     (root / "snippets").mkdir()
-    (root / "mkdocs.yml").write_text(CONFIG)
-    for name, text in {"b.md": "# B\n\nText.\n", "nb.py": "# %%\nx = 1\n", **pages}.items():
+    (root / "mkdocs.yml").write_text(config)
+    for name, text in pages.items():
         (root / "docs" / name).write_text(text)
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict"],
         cwd=root,
         capture_output=True,
@@ -42,6 +43,10 @@ def build(root: Path, pages: dict[str, str]) -> tuple[str, int]:
         timeout=300,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
+
+
+def build(root: Path, pages: dict[str, str]) -> tuple[str, int]:
+    done = mini_site(root, {"b.md": "# B\n\nText.\n", "nb.py": "# %%\nx = 1\n", **pages})
     assert done.returncode != 0, "the broken mini site built; this test no longer checks anything"
     return build_log.report(
         done.stdout + done.stderr, root / "docs", done.returncode
@@ -82,21 +87,12 @@ def test_a_broken_anchor_names_the_page_and_line(broken_site):
 def test_an_indented_code_block_in_a_page_is_caught_after_rendering(tmp_path):
     from tests.test_site import code_block_mismatches
 
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "snippets").mkdir()
-    (tmp_path / "mkdocs.yml").write_text(
-        CONFIG.replace("  - mkdocs-jupyter: ", "  # ").replace(", nb.py", "")
-    )
-    (tmp_path / "docs" / "index.md").write_text("# A\n\nText.\n\n    import torch\n    print(1)\n")
-    (tmp_path / "docs" / "b.md").write_text("# B\n\nText.\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
+    config = CONFIG.replace("  - mkdocs-jupyter: ", "  # ").replace(", nb.py", "")
+    pages = {
+        "index.md": "# A\n\nText.\n\n    import torch\n    print(1)\n",
+        "b.md": "# B\n\nText.\n",
+    }
+    done = mini_site(tmp_path, pages, config)
     assert done.returncode == 0, done.stderr
     [problem] = code_block_mismatches(tmp_path / "site", tmp_path / "docs", tmp_path / "snippets")
     assert problem.startswith(
