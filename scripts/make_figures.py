@@ -14,7 +14,10 @@ the right one with the `#only-light` / `#only-dark` suffixes on the image URLs.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,12 @@ DEFAULT_OUT = ROOT / "docs" / "guide" / "img"
 # The 2-D example of docs/guide/the-math.md (and of snippets/math/value_clip_turns_a_2d_gradient.md).
 GRADIENT = (3.0, 1.0)
 THRESHOLD = 1.0
+
+# The figure of docs/guide/why-gradients-explode.md is drawn from this snippet's own code
+# (see gradient_growth()), so the curves and the numbers the snippet prints cannot disagree.
+GROWTH_SNIPPET = (
+    ROOT / "snippets" / "guide" / "why-gradients-explode" / "spectral_radius_decides_the_growth.md"
+)
 
 # Settings that make the SVG bytes depend on nothing but this file and the pinned Matplotlib.
 DETERMINISTIC = {
@@ -228,8 +237,111 @@ def draw_clipping_geometry(theme: Theme, path: Path) -> None:
         fig.savefig(path, format="svg", metadata=METADATA)
 
 
+@dataclass(frozen=True)
+class Growth:
+    """Norm of dLoss/dW of the snippet's linear RNN, for each spectral radius and length."""
+
+    radii: tuple[float, ...]
+    checked_lengths: tuple[int, ...]  # the lengths the snippet prints (and its test checks)
+    lengths: tuple[int, ...]  # every length the figure draws
+    norms: dict[float, tuple[float, ...]]  # radius -> norm at each of `lengths`
+
+    def norm(self, radius: float, length: int) -> float:
+        return self.norms[radius][self.lengths.index(length)]
+
+
+def run_snippet(path: Path) -> dict:
+    """Execute the one `python` block of a snippet file (its prints discarded); return its globals."""
+    text = path.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+    if len(blocks) != 1:
+        raise SystemExit(f"{path}: expected one ```python block, found {len(blocks)}")
+    namespace: dict = {"__name__": "snippet"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(blocks[0], str(path), "exec"), namespace)
+    return namespace
+
+
+def gradient_growth(path: Path = GROWTH_SNIPPET) -> Growth:
+    """Call the snippet's recurrent_weight_grad_norm at every length from 2 to its longest.
+
+    (At length 1 the gradient is exactly 0, since h_0 = 0, which a log axis cannot show.)
+    """
+    snippet = run_snippet(path)
+    radii = tuple(snippet["RADII"])
+    checked = tuple(snippet["LENGTHS"])
+    lengths = tuple(range(2, max(checked) + 1))
+    measure = snippet["recurrent_weight_grad_norm"]
+    norms = {r: tuple(measure(r, length) for length in lengths) for r in radii}
+    return Growth(radii, checked, lengths, norms)
+
+
+def draw_gradient_growth(theme: Theme, path: Path) -> None:
+    growth = gradient_growth()
+    # Colour, line style and marker all differ, so no curve is told apart by colour alone.
+    styles = {
+        0.8: (theme.norm, (0, (1.5, 2)), "v"),
+        1.0: (theme.original, (0, (6, 3)), "s"),
+        1.2: (theme.value, "solid", "o"),
+    }
+    with matplotlib.rc_context(DETERMINISTIC):
+        fig = Figure(figsize=(7.2, 3.9))
+        fig.patch.set_alpha(0.0)
+        ax = fig.add_axes((0.11, 0.14, 0.66, 0.82))
+        ax.set_facecolor("none")
+        ax.set_yscale("log")
+        for radius in growth.radii:
+            colour, style, marker = styles[radius]
+            ax.plot(
+                growth.lengths,
+                growth.norms[radius],
+                color=colour,
+                linestyle=style,
+                linewidth=2.2,
+                zorder=3,
+            )
+            # Dots: the numbers the snippet prints.
+            ax.plot(
+                growth.checked_lengths,
+                [growth.norm(radius, t) for t in growth.checked_lengths],
+                linestyle="none",
+                marker=marker,
+                markersize=6,
+                color=colour,
+                zorder=4,
+            )
+            last = growth.lengths[-1]
+            relation = "below 1" if radius < 1 else "above 1" if radius > 1 else "exactly 1"
+            ax.annotate(
+                f"spectral radius {radius:.1f}\n({relation}): {growth.norm(radius, last):,.1f}",
+                xy=(last, growth.norm(radius, last)),
+                xytext=(10, 0),
+                textcoords="offset points",
+                color=colour,
+                fontsize=11,
+                ha="left",
+                va="center",
+                annotation_clip=False,
+            )
+        ax.set_xlim(0, growth.lengths[-1] + 1)
+        ax.set_ylim(5, 3e5)
+        ax.set_xticks([2, *growth.checked_lengths])
+        ax.grid(True, which="major", color=theme.grid, linewidth=0.8, zorder=0)
+        ax.tick_params(colors=theme.text, labelsize=10, which="both")
+        for name, spine in ax.spines.items():
+            spine.set_visible(name in ("left", "bottom"))
+            spine.set_color(theme.grid)
+        ax.set_xlabel("sequence length T (steps)", color=theme.text, fontsize=11)
+        ax.set_ylabel("‖∂loss/∂W‖, log scale", color=theme.text, fontsize=11)
+        fig.savefig(path, format="svg", metadata=METADATA)
+
+
 FIGURES = {
-    f"clipping-geometry-{theme.name}.svg": (draw_clipping_geometry, theme)
+    f"{stem}-{theme.name}.svg": (draw, theme)
+    for stem, draw in (
+        ("clipping-geometry", draw_clipping_geometry),
+        ("gradient-growth", draw_gradient_growth),
+    )
     for theme in (LIGHT, DARK)
 }
 

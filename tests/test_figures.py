@@ -1,4 +1,4 @@
-"""The committed figures are exactly what scripts/make_figures.py draws, and say what the page says."""
+"""The committed figures are exactly what scripts/make_figures.py draws, and say what the pages say."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.fences import read_fences
 from tests.paths import ROOT
 
 IMG = ROOT / "docs" / "guide" / "img"
 PAGE = ROOT / "docs" / "guide" / "the-math.md"
+GROWTH_PAGE = ROOT / "docs" / "guide" / "why-gradients-explode.md"
 REGENERATE = "run `.venv/bin/python scripts/make_figures.py` and commit docs/guide/img/"
 
 
@@ -105,13 +107,66 @@ def test_geometry_matches_pytorch_and_the_numbers_on_the_page():
         )
 
 
-def test_the_page_shows_both_figures_with_alt_text():
-    page = PAGE.read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    ("page", "stem"),
+    [(PAGE, "clipping-geometry"), (GROWTH_PAGE, "gradient-growth")],
+    ids=["clipping-geometry", "gradient-growth"],
+)
+def test_the_page_shows_both_figures_with_alt_text(page: Path, stem: str):
+    text = page.read_text(encoding="utf-8")
     for scheme in ("light", "dark"):
-        found = re.search(
-            rf"!\[([^\]]*)\]\(img/clipping-geometry-{scheme}\.svg#only-{scheme}\)", page
-        )
-        assert found, f"{PAGE.name} should show img/clipping-geometry-{scheme}.svg#only-{scheme}"
+        found = re.search(rf"!\[([^\]]*)\]\(img/{stem}-{scheme}\.svg#only-{scheme}\)", text)
+        assert found, f"{page.name} should show img/{stem}-{scheme}.svg#only-{scheme}"
         assert len(found.group(1).split()) >= 12, (
-            f"the {scheme} figure needs alt text that describes it"
+            f"the {scheme} figure {stem} on {page.name} needs alt text that describes it"
         )
+
+
+def printed_growth_table() -> tuple[list[int], dict[float, list[str]]]:
+    """The lengths and, per spectral radius, the norms that the growth snippet's output shows."""
+    fences = read_fences(make_figures.GROWTH_SNIPPET)
+    expected = [f for f in fences if f.is_expected_output]
+    assert len(expected) == 1, f"{make_figures.GROWTH_SNIPPET} should have one expected output"
+    header, *rows = expected[0].body
+    lengths = [int(t) for t in re.findall(r"T=(\d+)", header)]
+    table = {float(row.split()[0]): row.split()[1:] for row in rows}
+    return lengths, table
+
+
+def test_growth_figure_draws_the_numbers_the_snippet_prints():
+    """The figure calls the snippet's own function; its dots must be the snippet's checked output."""
+    growth = make_figures.gradient_growth()
+    lengths, table = printed_growth_table()
+    where = f"{make_figures.GROWTH_SNIPPET.relative_to(ROOT)}"
+    assert list(growth.checked_lengths) == lengths, (
+        f"the figure marks T={growth.checked_lengths}, {where} prints T={lengths}"
+    )
+    assert list(growth.radii) == list(table), (
+        f"the figure draws radii {growth.radii}, {where} prints {list(table)}"
+    )
+    for radius, printed in table.items():
+        drawn = [f"{growth.norm(radius, t):.1f}" for t in lengths]
+        assert drawn == printed, (
+            f"radius {radius}: the figure has {drawn}, {where} prints {printed}; run "
+            f"`make outputs SNIPPETS={where}`, then {REGENERATE}"
+        )
+    # Every length in between is drawn too, and the curves do what the page says of them.
+    assert growth.lengths == tuple(range(2, max(lengths) + 1))
+    above, at, below = (growth.norms[r] for r in (1.2, 1.0, 0.8))
+    assert all(b < a for a, b in zip(above[1:], above[:-1])), "radius 1.2 should only grow"
+    assert above[-1] > 100 * at[-1] and at[-1] > 5 * below[-1]
+
+
+def test_growth_page_states_the_printed_numbers():
+    page = GROWTH_PAGE.read_text(encoding="utf-8")
+    _, table = printed_growth_table()
+    for number in (table[1.2][-1], table[1.0][0], table[1.0][-1], table[0.8][0], table[0.8][-1]):
+        assert number in page, (
+            f"{GROWTH_PAGE.name} no longer states {number}, which the growth snippet prints; "
+            "update the page's text or this test"
+        )
+    at_40 = [f"{float(table[r][-1]):,.1f}" for r in (1.2, 1.0, 0.8)]
+    alt = re.findall(r"!\[([^\]]*)\]\(img/gradient-growth-", page)
+    for text in alt:
+        for number in at_40:
+            assert number in text, f"the growth figure's alt text should give {number} at T = 40"
