@@ -285,9 +285,10 @@ def draw_gradient_growth(theme: Theme, path: Path) -> None:
         1.2: (theme.value, "solid", "o"),
     }
     with matplotlib.rc_context(DETERMINISTIC):
-        fig = Figure(figsize=(7.2, 3.9))
+        # Small in inches so that the text stays readable when a phone shrinks the figure.
+        fig = Figure(figsize=(5.6, 3.5))
         fig.patch.set_alpha(0.0)
-        ax = fig.add_axes((0.11, 0.14, 0.66, 0.82))
+        ax = fig.add_axes((0.135, 0.16, 0.65, 0.8))
         ax.set_facecolor("none")
         ax.set_yscale("log")
         for radius in growth.radii:
@@ -297,7 +298,7 @@ def draw_gradient_growth(theme: Theme, path: Path) -> None:
                 growth.norms[radius],
                 color=colour,
                 linestyle=style,
-                linewidth=2.2,
+                linewidth=2.4,
                 zorder=3,
             )
             # Dots: the numbers the snippet prints.
@@ -306,19 +307,18 @@ def draw_gradient_growth(theme: Theme, path: Path) -> None:
                 [growth.norm(radius, t) for t in growth.checked_lengths],
                 linestyle="none",
                 marker=marker,
-                markersize=6,
+                markersize=7,
                 color=colour,
                 zorder=4,
             )
             last = growth.lengths[-1]
-            relation = "below 1" if radius < 1 else "above 1" if radius > 1 else "exactly 1"
             ax.annotate(
-                f"spectral radius {radius:.1f}\n({relation}): {growth.norm(radius, last):,.1f}",
+                f"radius {radius:.1f}\n{growth.norm(radius, last):,.1f}",
                 xy=(last, growth.norm(radius, last)),
-                xytext=(10, 0),
+                xytext=(9, 0),
                 textcoords="offset points",
                 color=colour,
-                fontsize=11,
+                fontsize=12,
                 ha="left",
                 va="center",
                 annotation_clip=False,
@@ -327,12 +327,12 @@ def draw_gradient_growth(theme: Theme, path: Path) -> None:
         ax.set_ylim(5, 3e5)
         ax.set_xticks([2, *growth.checked_lengths])
         ax.grid(True, which="major", color=theme.grid, linewidth=0.8, zorder=0)
-        ax.tick_params(colors=theme.text, labelsize=10, which="both")
+        ax.tick_params(colors=theme.text, labelsize=11, which="both")
         for name, spine in ax.spines.items():
             spine.set_visible(name in ("left", "bottom"))
             spine.set_color(theme.grid)
-        ax.set_xlabel("sequence length T (steps)", color=theme.text, fontsize=11)
-        ax.set_ylabel("‖∂loss/∂W‖, log scale", color=theme.text, fontsize=11)
+        ax.set_xlabel("sequence length T (steps)", color=theme.text, fontsize=12)
+        ax.set_ylabel("‖∂loss/∂W‖ (log scale)", color=theme.text, fontsize=12)
         fig.savefig(path, format="svg", metadata=METADATA)
 
 
