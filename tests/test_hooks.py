@@ -1,25 +1,40 @@
 """The notebook-page hook (docs/overrides/hooks/notebook_assets.py), checked on the built site:
 notebook pages link one shared stylesheet instead of inlining JupyterLab's CSS, carry no
-empty MathJax / Mermaid scripts, and load their figures from files beside them."""
+empty MathJax / Mermaid scripts, and load their figures from files beside them. One mini site,
+built with the hook, checks the cell convention itself: a hidden cell runs but is not shown, a
+hidden cell that prints and a figure without alt text are reported."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.built_site import NOTEBOOKS, notebook_page
+from tests.paths import ROOT
+
+HOOK = ROOT / "docs" / "overrides" / "hooks" / "notebook_assets.py"
 
 
 def test_the_shared_notebook_stylesheet_is_written(site: Path):
     css = site / "assets" / "notebook.css"
     assert css.is_file(), "the hook writes assets/notebook.css when the site has notebook pages"
     text = css.read_text(encoding="utf-8")
-    assert ".jupyter-wrapper" in text and ".jp-OutputArea" in text, (
-        "notebook.css lacks the JupyterLab rules"
+    overrides = HOOK.with_name("notebook_overrides.css").read_text(encoding="utf-8")
+    assert text.endswith(overrides), "notebook.css does not end with notebook_overrides.css"
+    kept = text[: -len(overrides)]
+    generic = [
+        rule.split("{", 1)[0]
+        for rule in re.findall(r"^[^@\s][^{]*\{", kept, re.M)
+        if ".jp-" not in rule.split("{", 1)[0]
+    ]
+    assert not generic, (
+        f"notebook.css keeps JupyterLab rules that restyle the site's own markup: {generic[:5]}"
     )
-    assert len(text) < 300_000, (
+    assert len(text) < 20_000, (
         f"notebook.css is {len(text)} characters: are unused rules still pruned?"
     )
 
@@ -60,3 +75,63 @@ def test_notebook_figures_are_sized_lazy_files(site: Path, notebook: Path):
             f"unsized figure: {tag[:120]}"
         )
         assert 'loading="lazy"' in tag
+
+
+MINI_CONFIG = f"""site_name: mini
+theme: {{name: material, font: false}}
+plugins:
+  - search
+  - mkdocs-jupyter: {{execute: true, allow_errors: false, include: ["*.py"], custom_mathjax_url: ""}}
+hooks: ["{HOOK.as_posix()}"]
+nav: [index.md, nb.py]
+"""
+
+MINI_NOTEBOOK = """# %% [markdown]
+# # A notebook
+#
+# ## Numbers
+
+# %% tags=["hide"]
+SECRET = 6 * 7
+
+# %%
+print(f"the hidden cell ran: {SECRET}")
+
+# %% tags=["hide"]
+assert SECRET == 42
+print("a hidden cell that prints")
+
+# %%
+# %config InlineBackend.figure_formats = ["svg"]
+import matplotlib.pyplot as plt
+
+plt.plot([0, 1])
+plt.show()
+"""
+
+
+def test_the_hook_hides_cells_that_still_run_and_reports_what_it_cannot_show(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text(MINI_CONFIG)
+    (tmp_path / "docs" / "index.md").write_text("# Mini\n")
+    (tmp_path / "docs" / "nb.py").write_text(MINI_NOTEBOOK)
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    page = (tmp_path / "site" / "nb" / "index.html").read_text(encoding="utf-8")
+    assert "the hidden cell ran: 42" in page, "the shown cell did not see the hidden cell's value"
+    assert '<span class="mi">7</span>' not in page, "the hidden cell's `6 * 7` is on the page"
+    assert '<h2 id="numbers">Numbers<a class="headerlink"' in page
+    warnings = [line for line in log.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 2, "\n".join(warnings) or log
+    assert (
+        "'assert SECRET == 42'" in warnings[0] and 'tagged "hide" but shows output' in warnings[0]
+    )
+    assert "no alt text" in warnings[1] and "docs/nb.py" in warnings[1]
+    assert (tmp_path / "site" / "nb" / "nb.ipynb").is_file()

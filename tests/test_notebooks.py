@@ -1,5 +1,7 @@
 """The notebooks in docs/experiments: reviewable sources, listed in the nav, built into pages with
-their figures, a link to download them, and no error output.
+their figures, links to download them, and no error output; written to the convention in
+CONTRIBUTING.md ("Notebook experiments"): checks and styling in hidden cells, alt text on every
+figure.
 
 The pages come from the suite's strict build (the `site` fixture), which executes every notebook:
 a cell that raises fails that build (`allow_errors: false` in mkdocs.yml).
@@ -7,6 +9,10 @@ a cell that raises fails that build (`allow_errors: false` in mkdocs.yml).
 
 from __future__ import annotations
 
+import ast
+import html
+import json
+import re
 from pathlib import Path
 
 import jupytext
@@ -78,15 +84,121 @@ def test_built_page_shows_every_figure(site: Path, notebook: Path):
     )
 
 
+HIDE = "hide"
+
+
+def code_cells(notebook: Path):
+    """(line of the cell's header, cell) for each code cell of the Jupytext file."""
+    lines = notebook.read_text(encoding="utf-8").splitlines()
+    headers = [i + 1 for i, line in enumerate(lines) if line.startswith("# %%")]
+    cells = jupytext.read(notebook).cells
+    assert len(headers) == len(cells), f"{notebook.relative_to(ROOT)}: unexpected cell markers"
+    return [(line, cell) for line, cell in zip(headers, cells) if cell.cell_type == "code"]
+
+
+def has_assert(source: str) -> bool:
+    code = "\n".join(line for line in source.splitlines() if not line.startswith("%"))
+    return any(isinstance(node, ast.Assert) for node in ast.walk(ast.parse(code)))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_checks_and_styling_are_in_hidden_cells(notebook: Path):
+    """A reader sees the experiment; the asserts and the figure styling run at build, unseen."""
+    wrong = []
+    for line, cell in code_cells(notebook):
+        hidden = HIDE in cell.metadata.get("tags", [])
+        styling = "rcParams" in cell.source or "%config" in cell.source
+        if not hidden and (has_assert(cell.source) or styling):
+            what = "an assert" if has_assert(cell.source) else "figure styling"
+            wrong.append(
+                f"{notebook.relative_to(ROOT)}:{line}: this shown cell holds {what}; move it "
+                '(and only it) into a cell headed `# %% tags=["hide"]` right after'
+            )
+        if hidden and "plt.show()" in cell.source:
+            wrong.append(f"{notebook.relative_to(ROOT)}:{line}: a hidden cell draws a figure")
+    assert not wrong, "\n".join(wrong)
+    assert any(HIDE in cell.metadata.get("tags", []) for _, cell in code_cells(notebook)), (
+        f"{notebook.relative_to(ROOT)} has no hidden cell: where are its checks?"
+    )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_cell_has_alt_text(notebook: Path):
+    missing = [
+        f'{notebook.relative_to(ROOT)}:{line}: this cell calls plt.show(); head it `# %% alt="..."`'
+        ", one sentence on what the figure shows"
+        for line, cell in code_cells(notebook)
+        if "plt.show()" in cell.source and len(cell.metadata.get("alt", "").strip()) < 20
+    ]
+    assert not missing, "\n".join(missing)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_built_page_shows_no_hidden_cell_and_labels_every_output(site: Path, notebook: Path):
+    text = notebook_page(site, notebook)[2]
+    shown = [cell for _, cell in code_cells(notebook) if HIDE not in cell.metadata.get("tags", [])]
+    blocks = re.findall(r'<div class="nb-cell nb-code">\s*<div class="language-python', text)
+    assert len(blocks) == len(shown), (
+        f"the page of {notebook.relative_to(ROOT)} shows {len(blocks)} code cells; the notebook "
+        f"has {len(shown)} that are not hidden (docs/overrides/hooks/notebook_assets.py)"
+    )
+    leaks = {  # as Pygments marks them up in a shown code block
+        "an assert": '<span class="k">assert</span>',
+        "the rcParams": '<span class="n">rcParams</span>',
+        "a %config magic": '<span class="o">%</span><span class="n">config</span>',
+    }
+    for what, markup in leaks.items():
+        assert markup not in text, f"the page of {notebook.relative_to(ROOT)} shows {what}"
+    outputs = text.count('<div class="nb-output" data-mime-type="text/plain">')
+    titled = text.count('<span class="filename">Output</span>')
+    assert outputs and titled == outputs, (
+        f"{outputs} printed outputs, {titled} of them titled Output, on the page of "
+        f"{notebook.relative_to(ROOT)}"
+    )
+    for leftover in ("clipboard-copy", "Copied!", 'class="anchor-link"', "highlight-ipynb"):
+        assert leftover not in text, f"nbconvert's {leftover!r} is still on the page"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_built_figures_carry_their_cells_alt_text(site: Path, notebook: Path):
+    text = notebook_page(site, notebook)[2]
+    alts = [
+        cell.metadata["alt"]
+        for _, cell in code_cells(notebook)
+        if "plt.show()" in cell.source and "alt" in cell.metadata
+    ]
+    shown = [
+        html.unescape(alt)
+        for alt in re.findall(r'<img\b[^>]*\salt="([^"]*)"[^>]*src="figure-', text)
+    ]
+    assert shown == alts, (
+        f"the figures of {notebook.relative_to(ROOT)} have the alt texts {shown}, "
+        f"their cells say {alts}"
+    )
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_built_page_links_its_notebook_for_download(site: Path, notebook: Path):
-    html, page, _ = notebook_page(site, notebook)
-    assert notebook.name in page.links, (
-        f"{notebook.relative_to(ROOT)}: link [Download the notebook]({notebook.name})"
-    )
-    copy = html.parent / notebook.name
+    page_file, page, _ = notebook_page(site, notebook)
+    ipynb = notebook.with_suffix(".ipynb").name
+    for name in (notebook.name, ipynb):
+        assert name in page.links, (
+            f"{notebook.relative_to(ROOT)}: link both downloads in the first cell, "
+            f"[Jupytext script]({notebook.name}) and [Jupyter notebook]({ipynb})"
+        )
+    copy = page_file.parent / notebook.name
     assert copy.is_file(), f"{copy} is missing: mkdocs-jupyter's include_source copies it there"
     assert copy.read_bytes() == notebook.read_bytes()
+    converted = page_file.parent / ipynb
+    assert converted.is_file(), f"{converted} is missing: the notebook hook writes it at build"
+    data = json.loads(converted.read_text(encoding="utf-8"))
+    assert data["nbformat"] == 4
+    expected = [cell.source for cell in jupytext.read(notebook).cells]
+    assert ["".join(cell["source"]) for cell in data["cells"]] == expected, (
+        f"{converted.name} does not hold the cells of {notebook.relative_to(ROOT)}"
+    )
+    tags = [cell["metadata"].get("tags", []) for cell in data["cells"]]
+    assert any(HIDE in t for t in tags), "the .ipynb lost the cells' hide tags"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)

@@ -37,12 +37,12 @@
 # thresholds to see which ones work. It uses the task and the model of
 # [Exploding gradients in practice](../exploding-gradients/).
 #
-# Like every notebook on this site, it runs when the site is built, and its
-# `assert` cells check that the text matches the numbers.
-# [Download the notebook](choosing-the-threshold.py) (a
-# [Jupytext](https://jupytext.readthedocs.io/) percent-format script: run it
-# with `python choosing-the-threshold.py`, or open it as a notebook with
-# Jupytext).
+# Like every notebook on this site, it runs when the site is built, and
+# cells left off the page assert that the text matches the numbers. Download
+# it as a [Jupytext script](choosing-the-threshold.py) (run it with
+# `python choosing-the-threshold.py`) or as a
+# [Jupyter notebook](choosing-the-threshold.ipynb); both hold every cell,
+# the checks and the figure styling included.
 
 # %%
 import math
@@ -55,6 +55,7 @@ import torch
 # A tiny model: one thread is the fastest, and makes runs repeatable.
 torch.set_num_threads(1)
 
+# %% tags=["hide"]
 # Figures with a transparent background and mid-tone colours, readable on
 # the site's light and dark palettes alike.
 # %config InlineBackend.figure_formats = ["svg"]
@@ -173,10 +174,12 @@ print(f"warm-up: {WARMUP_STEPS} steps at learning rate {WARMUP_LR:g}, "
 print(f"gradient norm: mean {mean:.2f}, median {median:.2f}, "
       f"largest {max(norms):.2f}")
 print(f"10th percentile {p10:.2f}, 90th percentile {p90:.2f}")
+
+# %% tags=["hide"]
 assert all(map(math.isfinite, warmup["loss"]))
 assert final_loss(warmup, 10) < warmup["loss"][0] / 2
 
-# %%
+# %% alt="The warm-up's gradient norm at each step, then its histogram, with the 10th percentile, median and mean"
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.4),
                                   layout="constrained")
 top.plot(norms, color=BLUE, lw=1.2, marker=".", ms=4)
@@ -210,8 +213,10 @@ plt.show()
 # the spirit of AutoClip (a low percentile: most steps will be clipped), and
 # the whole band from half to ten times the mean norm.
 
-# %%
+# %% tags=["hide"]
 assert mean > median and norms[0] == max(norms)
+
+# %%
 PICK = p10
 BAND = (mean / 2, 10 * mean)
 print(f"10th percentile: max_norm = {PICK:.2f}")
@@ -236,9 +241,6 @@ sweep = {c: [train(c, seed) for seed in SEEDS]
          for c in GRID + [PICK, None]}
 seconds = time.perf_counter() - start
 print(f"{len(sweep) * len(SEEDS)} runs of {STEPS} steps: {seconds:.1f} s")
-# A log axis drops inf and NaN without a word: make sure there are none.
-assert all(math.isfinite(v) for runs in sweep.values() for run in runs
-           for v in run["loss"] + run["norm"]), "a run overflowed"
 
 
 def mean_final(c):
@@ -259,7 +261,12 @@ def mean_clipped(c):
     return sum(fraction_clipped(c, r) for r in sweep[c]) / len(SEEDS)
 
 
-# %%
+# %% tags=["hide"]
+# A log axis drops inf and NaN without a word: make sure there are none.
+assert all(math.isfinite(v) for runs in sweep.values() for run in runs
+           for v in run["loss"] + run["norm"]), "a run overflowed"
+
+# %% alt="Final loss, highest loss and share of steps clipped against max_norm, three seeds and their mean"
 NONE_AT = 1000  # where "no clipping" sits on the logarithmic axis
 xs, keys = GRID + [NONE_AT], GRID + [None]
 panels = [
@@ -351,26 +358,13 @@ print(f"best grid threshold: {best:g}, mean final loss "
       f"{mean_final(best):.3f}")
 print(f"mean final loss at 0.03: {mean_final(0.03):.3f}, "
       f"without clipping: {mean_final(None):.3f}")
-assert mean_clipped(0.03) == 1
-assert mean_final(0.03) > 3 * mean_final(best)
 working = [c for c in GRID
            if all(final_loss(r) < 0.3 * BASELINE for r in sweep[c])]
 print("thresholds that train every seed below 0.3:", working)
-assert {0.3, 1.0, 3.0, 10.0} <= set(working)
-assert all(mean_clipped(c) > 0.9 for c in GRID if c <= 1)
-assert mean_clipped(10.0) < 0.25
-falling = [mean_final(c) for c in (0.1, 0.3, 1.0, 3.0)]
-assert falling == sorted(falling, reverse=True), falling
-assert best in (3.0, 10.0)
-assert mean_final(None) > 0.75 * BASELINE
-assert mean_final(100.0) > 0.75 * BASELINE
-assert mean_clipped(100.0) < 0.1 and mean_clipped(30.0) < 0.1
-first_clipped = [r["norm"][0] > 30.0 for r in sweep[30.0]]
 trained = [final_loss(r) < 0.3 * BASELINE for r in sweep[30.0]]
 print("at 30, first gradient norms "
       + ", ".join(f"{r['norm'][0]:.1f}" for r in sweep[30.0])
       + f"; trained: {trained}")
-assert first_clipped == trained == [True, False, False]
 
 
 def mean_highest(c):
@@ -385,6 +379,21 @@ def first_jump(run):
 print("mean highest loss: " + ", ".join(
     f"{'none' if c is None else f'{c:g}'} {mean_highest(c):.2f}"
     for c in GRID + [None]))
+
+# %% tags=["hide"]
+assert mean_clipped(0.03) == 1
+assert mean_final(0.03) > 3 * mean_final(best)
+assert {0.3, 1.0, 3.0, 10.0} <= set(working)
+assert all(mean_clipped(c) > 0.9 for c in GRID if c <= 1)
+assert mean_clipped(10.0) < 0.25
+falling = [mean_final(c) for c in (0.1, 0.3, 1.0, 3.0)]
+assert falling == sorted(falling, reverse=True), falling
+assert best in (3.0, 10.0)
+assert mean_final(None) > 0.75 * BASELINE
+assert mean_final(100.0) > 0.75 * BASELINE
+assert mean_clipped(100.0) < 0.1 and mean_clipped(30.0) < 0.1
+first_clipped = [r["norm"][0] > 30.0 for r in sweep[30.0]]
+assert first_clipped == trained == [True, False, False]
 assert all(mean_highest(c) < 2.5 for c in GRID if c <= 10)
 assert all(mean_highest(c) > 3.5 for c in (30.0, 100.0, None))
 assert all(r["norm"][0] < 100.0 for r in sweep[100.0])  # not clipped
@@ -409,13 +418,15 @@ for c in (0.03, 0.1, 0.3, 1.0, 3.0):
 # %%
 print(f"10th percentile pick {PICK:.2f}, final losses: "
       + ", ".join(f"{final_loss(r):.3f}" for r in sweep[PICK]))
-assert min(working) <= PICK <= max(working)
-assert all(final_loss(r) < 0.3 * BASELINE for r in sweep[PICK])
-assert all(fraction_clipped(PICK, r) > 0.5 for r in sweep[PICK])
 in_band = [c for c in GRID if BAND[0] <= c <= BAND[1]]
 failing = [c for c in in_band if mean_final(c) > 0.5 * BASELINE]
 print(f"grid thresholds inside the band: {in_band}")
 print(f"of which the mean final loss is above 0.5: {failing}")
+
+# %% tags=["hide"]
+assert min(working) <= PICK <= max(working)
+assert all(final_loss(r) < 0.3 * BASELINE for r in sweep[PICK])
+assert all(fraction_clipped(PICK, r) > 0.5 for r in sweep[PICK])
 assert failing
 for c in failing:  # the first gradient of some seed passes unclipped
     assert any(r["norm"][0] < c for r in sweep[c]), c

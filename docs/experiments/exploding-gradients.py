@@ -28,13 +28,14 @@
 # [Why gradients explode](../../guide/why-gradients-explode/).)
 #
 # This page is a notebook that the site runs every time it is built: every
-# number and figure below comes from that run, and the `assert` cells check
-# that the text still describes them, so a change that breaks the story breaks
-# the build. [Download the notebook](exploding-gradients.py) (a
-# [Jupytext](https://jupytext.readthedocs.io/) percent-format script: run it
-# with `python exploding-gradients.py`, or open it as a notebook with
-# Jupytext). It needs only PyTorch and Matplotlib, and runs on a CPU in
-# seconds.
+# number and figure below comes from that run, and cells left off the page
+# assert that the text still describes them, so a change that breaks the
+# story breaks the build. Download it as a
+# [Jupytext script](exploding-gradients.py) (run it with
+# `python exploding-gradients.py`) or as a
+# [Jupyter notebook](exploding-gradients.ipynb); both hold every cell,
+# the checks and the figure styling included. It needs only PyTorch and
+# Matplotlib, and runs on a CPU in seconds.
 
 # %%
 import math
@@ -47,6 +48,7 @@ import torch
 # A tiny model: one thread is the fastest, and makes runs repeatable.
 torch.set_num_threads(1)
 
+# %% tags=["hide"]
 # Figures with a transparent background and mid-tone colours, readable on
 # the site's light and dark palettes alike.
 # %config InlineBackend.figure_formats = ["svg"]
@@ -227,7 +229,7 @@ print(f"{len(RULES) * len(SEEDS)} runs of {STEPS} steps: {seconds:.1f} s")
 # mean of the target. A line that leaves the top of a panel has gone above
 # 10⁴, and a × marks the step where a loss stopped being a number.
 
-# %%
+# %% alt="Training loss against step, log scale, one panel per seed, for no clipping and four clipping rules"
 BASELINE = 1.0  # variance of the target: the loss of always predicting 0
 
 
@@ -282,17 +284,22 @@ plt.show()
 # clipping are less steady: on some seeds their loss ends well above the
 # others' (the table below), and on which seed depends on the machine's
 # floating-point kernels, because small differences grow quickly in a run
-# this close to unstable. The checks below assert only what holds either way.
+# this close to unstable. The build checks only what holds either way.
 
 # %%
 print("without clipping:")
-overflowed = []
 for seed in SEEDS:
     losses = runs["none"][seed]["loss"]
     after = losses[10:]
     print(f"seed {seed}: loss {losses[0]:.2f} at step 0, {losses[1]:.3g} "
           f"after the first update, mean from step 10 on "
           f"{fmt(sum(after) / len(after), '.3f')}")
+
+# %% tags=["hide"]
+overflowed = []
+for seed in SEEDS:
+    losses = runs["none"][seed]["loss"]
+    after = losses[10:]
     assert losses[1] > 3 * losses[0], seed
     if first_non_finite(losses) is not None:
         overflowed.append(seed)
@@ -313,7 +320,7 @@ assert overflowed == [2], overflowed
 # norm of the unclipped run. The last panel puts the global norms of all five
 # runs on one scale, in the same colours.
 
-# %%
+# %% alt="Six panels for seed 0: what each rule compares with its threshold, and the global norm of all five runs"
 def fraction_clipped(name, record):
     threshold = RULES[name][1]
     if threshold is None:
@@ -362,13 +369,16 @@ peak = max(norms)
 print(f"seed 0 without clipping: peak {peak:.3g} at step "
       f"{norms.index(peak)}, median {median(norms):.3g}, largest from "
       f"step 10 on {max(norms[10:]):.3g}")
+for name in ("value", "per-tensor", "global", "AGC"):
+    clipped_median = median(runs[name][0]["norm"])
+    print(f"seed 0, {name}: median global norm {clipped_median:.3g}")
+
+# %% tags=["hide"]
 assert norms.index(peak) < 2
 assert peak > 100 * median(norms)
 assert max(norms[10:]) < peak / 100
 for name in ("value", "per-tensor", "global", "AGC"):
-    clipped_median = median(runs[name][0]["norm"])
-    print(f"seed 0, {name}: median global norm {clipped_median:.3g}")
-    assert clipped_median > 10 * median(norms), name
+    assert median(runs[name][0]["norm"]) > 10 * median(norms), name
 for seed in SEEDS:
     assert fraction_clipped("global", runs["global"][seed]) > 0.9
     for name in ("value", "per-tensor", "AGC"):

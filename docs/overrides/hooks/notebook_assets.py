@@ -9,15 +9,43 @@ nbconvert's template, as mkdocs-jupyter uses it, writes into every notebook page
   loader that would import Mermaid from cdnjs if a page had a diagram (none does);
 * each figure as a base64 ``data:`` URI inside the HTML, which gzip cannot shrink.
 
-This hook, registered under ``hooks:`` in mkdocs.yml, rewrites each notebook page:
+It also renders cells unlike the rest of the site: its own code and output styling and
+copy button (whose "Copied!" notice ends up in the search index), headings whose "¶"
+link the search index takes for part of the title, every figure's alt text "No
+description has been provided for this image", and every cell shown, including the
+styling and ``assert`` cells.
+
+This hook, registered under ``hooks:`` in mkdocs.yml, rewrites each notebook page
+following the convention in CONTRIBUTING.md ("Notebook experiments"):
+
+* a code cell whose header is ``# %% tags=["hide"]`` runs (it is still executed
+  by the build) but is left off the page; a warning, so a failed strict build, when
+  such a cell printed anything, since its output would then vanish unexplained;
+* a cell that draws a figure has its ``# %% alt="..."`` text as the figure's alt
+  text (a warning when it has none);
+* code is marked up as on every other page (Material's ``language-python
+  highlight`` block with Material's own copy button) and each printed output as a
+  block titled "Output", like the snippets' expected output; nbconvert's copy
+  buttons and their hidden copies of the source go;
+* headings get Material's ``headerlink`` permalink, which search leaves out of
+  titles;
+* each notebook is also written beside its page as ``<name>.ipynb`` (converted
+  from the Jupytext source by jupytext, without outputs: running it makes them),
+  next to the ``.py`` that mkdocs-jupyter's ``include_source`` copies there.
+
+And it makes the pages light to load:
 
 * the ``<style>`` blocks go into one shared stylesheet, ``assets/notebook.css``,
   written once per build and linked from the page's ``<head>`` (after the
-  site's own stylesheets, where the inline CSS used to come). Rules whose
-  selectors need a class that no notebook page uses are left out (a rule is
-  kept when every class its selector requires, outside ``:not()`` and the like,
-  appears in some notebook page's HTML);
-* the MathJax and Mermaid scripts are dropped;
+  site's own stylesheets, where the inline CSS used to come). Only rules for
+  JupyterLab's own elements are kept: a selector must name a ``jp-`` class, and
+  every class it requires (outside ``:not()`` and the like) must appear in some
+  notebook page's HTML. The cells are the site's own markup now, and
+  JupyterLab's resets for everything inside ``.jupyter-wrapper`` (``p``,
+  ``pre``, ``.highlight pre``, ``*``) would restyle them;
+* the MathJax and Mermaid scripts, and nbconvert's clipboard script, are dropped;
+* the site's own rules for notebook pages (``notebook_overrides.css`` beside this
+  hook: column width, figure size) are appended to that stylesheet;
 * each ``data:`` figure becomes a file next to the page, named by its content
   hash, with its width and height (so the layout does not shift) and
   ``loading="lazy"``.
@@ -30,14 +58,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_lib
+import logging
 import re
 import struct
 from pathlib import Path
 
+import jupytext  # a dependency of mkdocs-jupyter, which reads the notebooks with it
 import tinycss2  # a dependency of nbconvert (bleach[css]), so present wherever mkdocs-jupyter is
 from mkdocs.utils import get_relative_url
 
+log = logging.getLogger("mkdocs.hooks.notebook_assets")
+
 CSS_PATH = "assets/notebook.css"
+OVERRIDES = Path(__file__).with_name("notebook_overrides.css")
+HIDE_TAG = "hide"
 WRAPPER = '<div class="jupyter-wrapper"'
 
 STYLE = re.compile(r"<style\b[^>]*>(?P<css>.*?)</style>\s*", re.S)
@@ -50,6 +85,25 @@ DATA_IMG = re.compile(
     r'(?P<data>[A-Za-z0-9+/=\s]+)"(?P<after>[^>]*?)\s*/?>'
 )
 CLASS_ATTR = re.compile(r'\sclass="([^"]*)"')
+CELL = re.compile(r'<div class="jp-Cell jp-(?:Code|Markdown|Raw)Cell\b')
+DIV = re.compile(r"<div\b|</div>")
+CLIPBOARD_SCRIPT = re.compile(
+    r"<script>(?:(?!</script>).)*?clipboard(?:(?!</script>).)*</script>\s*", re.S
+)
+CODE = re.compile(
+    r'<div class="highlight-ipynb hl-(?P<lang>[\w-]+)[^"]*"><pre><span></span>(?P<code>.*?)</pre></div>',
+    re.S,
+)
+TEXT_OUTPUT = re.compile(
+    r'<div class="jp-RenderedText jp-OutputArea-output"[^>]*data-mime-type="text/plain"[^>]*>'
+    r"\s*<pre>(?P<text>.*?)</pre>",
+    re.S,
+)
+MARKDOWN = re.compile(r'<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^"]*"[^>]*>')
+OUTPUT_AREA = re.compile(r'<div class="jp-OutputArea jp-Cell-outputArea">')
+ANCHOR = re.compile(r'<a class="anchor-link" href="(#[^"]*)">¶</a>')
+IMG_TAG = re.compile(r"<img\b[^>]*>")
+ALT_ATTR = re.compile(r'\salt="[^"]*"')
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
 # At-rules whose block holds style rules, which are pruned like the top level.
 GROUPING = {"media", "supports", "layer", "container", "document"}
@@ -76,10 +130,109 @@ def on_page_content(html: str, page, config, files) -> str:
     head = MATHJAX_CONFIG.sub("", head)
     head = MODULE_SCRIPT.sub(lambda m: "" if "mermaid" in m.group(0) else m.group(0), head)
     head = COMMENT.sub("", head)
+    head = CLIPBOARD_SCRIPT.sub("", head)
+    body = _rewrite_cells(body, page.file.abs_src_path, page.file.src_uri)
     figures = _state["figures"].setdefault(page.file.src_uri, {})
     body = DATA_IMG.sub(lambda m: _figure_file(m, figures), body)
     _state["pages"].add(page.file.src_uri)
     return head + wrapper + body
+
+
+def _div_end(html: str, start: int) -> int:
+    """The index just past the </div> that closes the <div at `start`."""
+    depth = 0
+    for tag in DIV.finditer(html, start):
+        depth += 1 if tag.group() == "<div" else -1
+        if depth == 0:
+            return tag.end()
+    return len(html)
+
+
+def _rewrite_cells(body: str, source: str, where: str) -> str:
+    """Hide the `hide` cells, set each figure's alt text, and mark code and output up as the
+    rest of the site does. The page's cells come in the order of the notebook's cells."""
+    cells = jupytext.read(source).cells
+    spans, position = [], 0
+    while match := CELL.search(body, position):
+        position = _div_end(body, match.start())
+        spans.append((match.start(), position))
+    if len(spans) != len(cells):
+        log.warning(
+            "docs/%s: the page has %d cells but the notebook %d; the notebook hook cannot tell "
+            "which cell is which, so it left them as they are",
+            where,
+            len(spans),
+            len(cells),
+        )
+        return body
+    out, position = [], 0
+    for cell, (start, end) in zip(cells, spans):
+        out.append(body[position:start])
+        out.append(_rewrite_cell(body[start:end], cell, where))
+        position = end
+    out.append(body[position:])
+    return "".join(out)
+
+
+def _rewrite_cell(html: str, cell, where: str) -> str:
+    """One cell as the rest of the site marks it up: a Markdown cell becomes its bare HTML, a
+    code cell Material's code block followed by its outputs (a hidden cell nothing)."""
+    first_line = cell.source.splitlines()[0] if cell.source else ""
+    name = f"docs/{where}: the cell that starts {first_line[:60]!r}"
+    html = ANCHOR.sub(r'<a class="headerlink" href="\1" title="Permanent link">¶</a>', html)
+    if cell.cell_type != "code":
+        inner = MARKDOWN.search(html)
+        if not inner:
+            return html
+        content_start = inner.end()
+        content_end = _div_end(html, inner.start()) - len("</div>")
+        # Not wrapped: search starts a section at each heading only while what follows
+        # is inside the heading's parent, as on every Markdown page.
+        return html[content_start:content_end].strip() + "\n"
+    outputs = ""
+    if area := OUTPUT_AREA.search(html):
+        outputs = html[area.start() : _div_end(html, area.start())]
+    if HIDE_TAG in cell.metadata.get("tags", []):
+        if "jp-OutputArea-output" in outputs:
+            log.warning(
+                '%s is tagged "hide" but shows output; a hidden cell must print nothing '
+                "(print in a shown cell, assert in the hidden one)",
+                name,
+            )
+        else:
+            return ""
+    code = CODE.search(html)
+    block = (
+        f'<div class="language-{code["lang"]} highlight"><pre><span></span>'
+        f"<code>{code['code']}</code></pre></div>\n"
+        if code
+        else ""
+    )
+    outputs = TEXT_OUTPUT.sub(
+        lambda m: (
+            f'<div class="nb-output" data-mime-type="text/plain">'
+            '<div class="language-text highlight"><span class="filename">Output</span>'
+            f"<pre><span></span><code>{m['text']}</code></pre></div>"
+        ),
+        outputs,
+    )
+    images = IMG_TAG.findall(outputs)
+    if images:
+        alt = cell.metadata.get("alt", "").strip()
+        if not alt:
+            log.warning(
+                '%s draws %d figure(s) but has no alt text: start it with `# %%%% alt="..."`, '
+                "one sentence on what the figure shows (CONTRIBUTING.md)",
+                name,
+                len(images),
+            )
+        else:
+            alt_attr = f' alt="{html_lib.escape(alt)}"'
+            outputs = IMG_TAG.sub(
+                lambda m: ALT_ATTR.sub("", m.group()).replace("<img", "<img" + alt_attr, 1),
+                outputs,
+            )
+    return f'<div class="nb-cell nb-code">\n{block}{outputs}</div>\n'
 
 
 def _figure_file(match: re.Match, figures: dict) -> str:
@@ -132,6 +285,12 @@ def on_post_page(output: str, page, config) -> str:
     target.mkdir(parents=True, exist_ok=True)
     for name, data in _state["figures"].get(page.file.src_uri, {}).items():
         (target / name).write_bytes(data)
+    source = Path(page.file.abs_src_path)
+    if source.suffix == ".py":
+        notebook = jupytext.read(source)
+        (target / source.with_suffix(".ipynb").name).write_text(
+            jupytext.writes(notebook, fmt="ipynb"), encoding="utf-8"
+        )
     link = f'<link rel="stylesheet" href="{get_relative_url(CSS_PATH, page.url)}">\n'
     return output.replace("</head>", link + "</head>", 1)
 
@@ -143,6 +302,7 @@ def on_post_build(config) -> None:
         "\n".join(_state["css"]), skip_comments=True, skip_whitespace=True
     )
     css = '@charset "UTF-8";\n' + _serialize(_prune(rules, _state["classes"]))
+    css += "\n" + OVERRIDES.read_text(encoding="utf-8")
     path = Path(config["site_dir"], CSS_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(css, encoding="utf-8")
@@ -191,9 +351,12 @@ def _split_selectors(prelude: str) -> list[str]:
 
 
 def _may_match(selector: str, used: set[str]) -> bool:
-    """False only when the selector needs a class that no notebook page has."""
+    """True when the selector is for a JupyterLab element (a `jp-` class) that some notebook
+    page has."""
     if "\\" in selector:
         return True  # escaped characters: keep rather than guess
+    if ".jp-" not in selector:
+        return False
     required = selector
     while True:  # drop the arguments of :not(), :is(), :where(), :has(), ...
         stripped = re.sub(r"\([^()]*\)", "", required)
