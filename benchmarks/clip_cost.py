@@ -1,33 +1,40 @@
 """Measure what gradient clipping costs on this machine.
 
-    .venv/bin/python benchmarks/clip_cost.py            # full run, about a minute, prints a table
+    .venv/bin/python benchmarks/clip_cost.py            # full run, about two minutes, prints tables
     .venv/bin/python benchmarks/clip_cost.py --quick    # tiny models, a few seconds
     .venv/bin/python benchmarks/clip_cost.py --record   # full run, then write the results:
         benchmarks/results/clip_cost.json      the measurements and the machine they come from
-        benchmarks/results/clip_cost_table.md  the table included by docs/beyond/cost.md
-        docs/beyond/img/clip_cost.svg          the plot shown on that page
+        benchmarks/results/clip_cost_table.md  the tables included by docs/beyond/cost.md
+        docs/beyond/img/clip_cost.svg          the plot shown on that page (light scheme)
+        docs/beyond/img/clip_cost-dark.svg     the same plot for the dark scheme
     .venv/bin/python benchmarks/clip_cost.py --render benchmarks/results/clip_cost.json \
-        --table OUT.md --plot OUT.svg          # redraw the table and plot from a JSON file
+        --table OUT.md --plot OUT.svg          # redraw the tables and plots from a JSON file
 
-For each model (the parameters of a stack of Linear(width, width) layers, weight and
-bias each, float32 on the CPU, every gradient set), it times
+It measures four things in one run.
 
-* ``clip_grad_norm_`` with ``foreach=True`` and with ``foreach=False``,
-* ``get_total_norm`` alone (the norm, without the scaling),
-* ``clip_grad_value_`` with ``foreach=True`` and with ``foreach=False``,
-* one ``AdamW`` step with PyTorch's defaults and one with ``fused=True``, and one
-  ``SGD`` step (momentum 0.9) with the defaults,
+1. Two floors, named for what they are. The *kernel floor* of each model: one
+   ``buffer.sum()`` (a read pass) and one ``buffer.mul_(1.0)`` (a read+write pass) of a
+   contiguous float32 buffer as large as the model, on the thread count of the run. For
+   small models that buffer sits in the last-level cache, so it measures the kernel's
+   throughput, not memory. The *streaming floor* of the machine: the same two kernels on
+   a buffer several times the last-level cache (read from sysfs), with one thread and with
+   every logical core: the bandwidth the memory system delivers.
+2. For each model (the parameters of a stack of Linear(width, width) layers, weight and
+   bias each, float32 on the CPU, every gradient set): ``clip_grad_norm_`` with ``foreach``
+   on and off, ``get_total_norm`` alone, ``clip_grad_value_`` with ``foreach`` on and off,
+   one ``AdamW`` step with the defaults and one with ``fused=True``, one ``SGD`` step
+   (momentum 0.9), and the two ways to clip before a fused AdamW step: ``clip_grad_norm_``
+   then the step, or ``get_total_norm`` and the clip coefficient passed to the fused step
+   as its ``grad_scale`` (the step divides every gradient by it inside its kernel). The
+   calls are interleaved (one of each per round), and each is reported by its fastest
+   round: on a machine shared with other work, that work only ever adds time.
+3. Bytes: each operation's floats moved per parameter (a read pass moves 1, a read+write
+   pass 2; the clip 3, fused AdamW 7), its achieved GB/s, and the measured time ratio of
+   the clip to the fused step next to the byte ratio 3/7.
+4. A whole training iteration (forward, backward, clip, fused AdamW step) of a small
+   transformer language model written below in plain torch, with each phase timed, for
+   both ways to clip; the two copies of the model start equal and must stay equal.
 
-and reports the median of repeated calls, as a multiple of the memory floor and of the
-default AdamW step. The calls are interleaved (one of each operation per round), so a
-burst of load from other programs slows all of them alike.
-
-The memory floor of an operation is the time the simplest kernels need to move the
-bytes it cannot avoid moving: each pass that only reads a model-sized array costs one
-``buffer.sum()`` of a contiguous float32 buffer as large as the model, and each pass
-that reads and writes one in place costs one ``buffer.mul_(1.0)`` of it (Operation.reads and
-.writes count the passes). Both are measured on this machine in the same rounds, and so is
-``Tensor.copy_`` into a second buffer, reported as the copy bandwidth.
 No number here is asserted by a test: timings depend on the machine and its load.
 """
 
@@ -47,6 +54,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
+import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"
@@ -70,25 +78,55 @@ QUICK_MODELS = [
     ("10k params, 8 tensors", 4, 48),
     ("10k params, 50 tensors", 25, 20),
 ]
+# The streaming floor's buffer: this many times the last-level cache (full run), or a
+# fixed small size (quick run, a smoke test only).
+STREAM_LLC_MULTIPLE = 8
+QUICK_STREAM_BYTES = 4 * 2**20
+# The language model of the training iteration (see TinyLM), full and quick.
+FULL_LM = {"vocab": 256, "width": 192, "layers": 4, "heads": 6, "seq": 64, "batch": 8}
+QUICK_LM = {"vocab": 64, "width": 32, "layers": 1, "heads": 2, "seq": 16, "batch": 2}
 
 MAX_NORM = 1.0
+LM_MAX_NORM = 0.25  # below TinyLM's gradient norm at the start, so that the clip clips
 CLIP_VALUE = 0.01
+LR = 1e-6
+
+
+def clip_in_fused_step(optimizer: torch.optim.Optimizer, grads: list, max_norm: float):
+    """Clip by the total norm inside a fused Adam/AdamW step: one read for the norm, then
+    the step divides each gradient by ``grad_scale`` in its own kernel (and writes the
+    clipped gradient back). The coefficient is the one ``clip_grad_norm_`` uses."""
+    norm = torch.nn.utils.get_total_norm(grads)
+    coefficient = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+    optimizer.grad_scale = 1.0 / coefficient  # read by Adam.step (torch/optim/adam.py)
+    try:
+        optimizer.step()
+    finally:
+        del optimizer.grad_scale
+    return norm
 
 
 @dataclass(frozen=True)
 class Operation:
     """One timed operation: its name, the passes over model-sized arrays it cannot avoid
-    (for its memory floor: passes that only read, passes that read and write in place),
-    how the plot draws it, and how to call it on a model's parameters and optimizers."""
+    (passes that only read, passes that read and write in place; a read moves one float
+    per parameter, a read+write two), how the plot draws it (None: table only), and how to
+    call it on a model's parameters and optimizers."""
 
     name: str
     reads: int
     writes: int
-    style: tuple[str, str, str]  # colour, marker, line
+    style: tuple[str, str, str] | None  # colour, marker, line
     call: Callable[[SimpleNamespace], Callable[[], object]]
     clipping: bool = False
 
+    @property
+    def floats_moved(self) -> int:
+        return self.reads + 2 * self.writes
 
+
+CLIP_THEN_STEP = "clip_grad_norm_, then fused AdamW step"
+CLIP_IN_STEP = "get_total_norm, clip in fused step's grad_scale"
 OPERATION_LIST = [
     Operation(  # read for the norm, then scale in place
         "clip_grad_norm_, foreach=True", 1, 1, ("#1f77b4", "o", "-"),
@@ -122,11 +160,57 @@ OPERATION_LIST = [
     Operation(  # read grad; update param, momentum buffer in place
         "SGD step, momentum 0.9", 1, 2, ("#7f7f7f", "v", "-"), lambda m: m.sgd.step
     ),
+    Operation(  # the clip (1 read + 1 read+write), then the fused step (1 read + 3)
+        CLIP_THEN_STEP, 2, 4, None,
+        lambda m: lambda: (torch.nn.utils.clip_grad_norm_(m.params, MAX_NORM), m.fused.step()),
+    ),
+    Operation(  # the norm (1 read), then the step, which also writes the gradient back
+        CLIP_IN_STEP, 1, 4, None,
+        lambda m: lambda: clip_in_fused_step(m.fused, m.grads, MAX_NORM),
+    ),
 ]  # fmt: skip
 OPERATIONS = [op.name for op in OPERATION_LIST]
 CLIPPING = [op.name for op in OPERATION_LIST if op.clipping]
+PLOTTED = [op for op in OPERATION_LIST if op.style is not None]
+FLOATS_MOVED = {op.name: op.floats_moved for op in OPERATION_LIST}
 REFERENCE = "AdamW step, defaults"
-COLUMNS = ("Model", "Operation", "Median time", "× memory floor", "× default AdamW step")
+CLIP = "clip_grad_norm_, foreach=True"  # what foreach=None picks for CPU tensors
+FUSED = "AdamW step, fused=True"
+BYTE_RATIO = FLOATS_MOVED[CLIP] / FLOATS_MOVED[FUSED]  # 3/7
+COLUMNS = ("Model", "Operation", "Fastest time", "GB/s", "× kernel floor", "× default AdamW step")
+SUMMARY_COLUMNS = (
+    "Model",
+    "Gradients",
+    "In the last-level cache?",
+    "Clip ÷ fused AdamW step",
+    "Bytes ratio",
+    "Clip in step saves",
+)
+
+
+def cache_info() -> list[dict]:
+    """The CPU caches as Linux's sysfs lists them for CPU 0 (empty elsewhere)."""
+    caches = []
+    base = Path("/sys/devices/system/cpu/cpu0/cache")
+    for index in sorted(base.glob("index*")):
+        try:
+            size = (index / "size").read_text().strip()
+            level = int((index / "level").read_text())
+            kind = (index / "type").read_text().strip()
+            shared = (index / "shared_cpu_list").read_text().strip()
+        except (OSError, ValueError):
+            continue
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        number = int(size.rstrip("KMG")) * units.get(size[-1], 1)
+        caches.append(
+            {"level": level, "type": kind, "size_bytes": number, "shared_cpu_list": shared}
+        )
+    return caches
+
+
+def last_level_cache(caches: list[dict]) -> dict | None:
+    data = [c for c in caches if c["type"] in ("Unified", "Data")]
+    return max(data, key=lambda c: c["level"]) if data else None
 
 
 def machine_info(threads: int) -> dict:
@@ -138,6 +222,7 @@ def machine_info(threads: int) -> dict:
                 break
     except OSError:
         pass
+    caches = cache_info()
     return {
         "cpu": cpu,
         "logical_cores": os.cpu_count(),
@@ -149,13 +234,15 @@ def machine_info(threads: int) -> dict:
         if hasattr(os, "getloadavg")
         else None,
         "date": datetime.date.today().isoformat(),
+        "caches": caches,
+        "last_level_cache": last_level_cache(caches),
     }
 
 
-def interleaved_medians(
+def interleaved_times(
     calls: dict, budget: float, min_rounds: int = 5, max_rounds: int = 30
 ) -> dict:
-    """Median wall time of each call, timed in rounds of one call each, after a warm-up."""
+    """The wall times of each call, timed in rounds of one call each, after a warm-up."""
     estimate = 0.0
     for fn in calls.values():
         fn()  # warm-up: first-call costs (optimizer state, allocations) are not timed
@@ -169,10 +256,42 @@ def interleaved_medians(
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(t), rounds) for name, t in times.items()}
+    return times
 
 
-def measure_model(label: str, layers: int, width: int, budget: float, min_rounds: int) -> dict:
+def thread_keys(cores: int) -> list[str]:
+    """How the streaming floor's thread counts are named: one thread, and every core."""
+    return [f"{count} thread{'s' if count != 1 else ''}" for count in sorted({1, cores})]
+
+
+def streaming_calls(buffer_bytes: int, threads: int) -> tuple[dict, dict]:
+    """The streaming floor's calls: sum() and mul_(1.0) of a buffer far larger than the
+    last-level cache, with one thread and with `threads` threads. They are timed in the
+    same rounds as each model, so the machine's load weighs on floor and model alike.
+    Returns the calls and, for each, the bytes it moves."""
+    n = buffer_bytes // 4
+    source, scratch = torch.ones(n), torch.ones(n)
+    run_threads = torch.get_num_threads()
+
+    def on(count: int, fn: Callable[[], object]) -> Callable[[], None]:
+        def call() -> None:
+            torch.set_num_threads(count)
+            fn()
+            torch.set_num_threads(run_threads)
+
+        return call
+
+    calls, moved = {}, {}
+    for count, key in zip(sorted({1, threads}), thread_keys(threads)):
+        calls[(key, "read")] = on(count, source.sum)
+        calls[(key, "read+write")] = on(count, lambda: scratch.mul_(1.0))
+        moved[(key, "read")], moved[(key, "read+write")] = buffer_bytes, 2 * buffer_bytes
+    return calls, moved
+
+
+def measure_model(
+    label: str, layers: int, width: int, budget: float, min_rounds: int, stream: tuple
+) -> dict:
     generator = torch.Generator().manual_seed(0)
     params = []
     for _ in range(layers):
@@ -185,9 +304,9 @@ def measure_model(label: str, layers: int, width: int, budget: float, min_rounds
     torch.nn.utils.clip_grad_norm_(params, MAX_NORM)  # gradients of a realistic size from here on
 
     source, target, scratch = (torch.randn(n, generator=generator) for _ in range(3))
-    adamw = torch.optim.AdamW(params, lr=1e-6)
-    fused = torch.optim.AdamW(params, lr=1e-6, fused=True)
-    sgd = torch.optim.SGD(params, lr=1e-6, momentum=0.9)
+    adamw = torch.optim.AdamW(params, lr=LR)
+    fused = torch.optim.AdamW(params, lr=LR, fused=True)
+    sgd = torch.optim.SGD(params, lr=LR, momentum=0.9)
     model = SimpleNamespace(params=params, grads=grads, adamw=adamw, fused=fused, sgd=sgd)
     calls = {
         **{op.name: op.call(model) for op in OPERATION_LIST},
@@ -195,8 +314,13 @@ def measure_model(label: str, layers: int, width: int, budget: float, min_rounds
         "floor: in-place pass": lambda: scratch.mul_(1.0),
         "copy_": lambda: target.copy_(source),
     }
-    timed = interleaved_medians(calls, budget, min_rounds)
-    read_s, inplace_s = timed["floor: read pass"][0], timed["floor: in-place pass"][0]
+    stream_calls, stream_bytes = stream
+    times = interleaved_times({**calls, **stream_calls}, budget, min_rounds)
+    best = {name: min(t) for name, t in times.items()}
+    streaming = {}
+    for (threads, kind), moved in stream_bytes.items():
+        streaming.setdefault(threads, {})[kind] = moved / best[(threads, kind)] / 1e9
+    read_s, inplace_s = best["floor: read pass"], best["floor: in-place pass"]
 
     return {
         "label": label,
@@ -204,31 +328,174 @@ def measure_model(label: str, layers: int, width: int, budget: float, min_rounds
         "width": width,
         "params": n,
         "tensors": len(params),
-        "rounds": timed["copy_"][1],
+        "gradient_bytes": 4 * n,
+        "rounds": len(times["copy_"]),
         "read_pass_s": read_s,
         "inplace_pass_s": inplace_s,
         "bandwidth_gb_per_s": {
             "read": n * 4 / read_s / 1e9,
             "in-place read+write": 2 * n * 4 / inplace_s / 1e9,
-            "copy_ read+write": 2 * n * 4 / timed["copy_"][0] / 1e9,
+            "copy_ read+write": 2 * n * 4 / best["copy_"] / 1e9,
         },
+        "streaming_floor_gb_per_s": streaming,
         "operations": {
             op.name: {
-                "median_s": timed[op.name][0],
+                "best_s": best[op.name],
+                "median_s": statistics.median(times[op.name]),
                 "floor_s": op.reads * read_s + op.writes * inplace_s,
+                "floats_moved": op.floats_moved,
             }
             for op in OPERATION_LIST
         },
     }
 
 
-def run(models: list[tuple[str, int, int]], budget: float, min_rounds: int, threads: int) -> dict:
+class Block(torch.nn.Module):
+    """A pre-norm transformer block: causal self-attention, then a 4x MLP."""
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = torch.nn.LayerNorm(width)
+        self.qkv = torch.nn.Linear(width, 3 * width)
+        self.proj = torch.nn.Linear(width, width)
+        self.norm2 = torch.nn.LayerNorm(width)
+        self.up = torch.nn.Linear(width, 4 * width)
+        self.down = torch.nn.Linear(4 * width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.shape
+        q, k, v = self.qkv(self.norm1(x)).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
+        return x + self.down(F.gelu(self.up(self.norm2(x))))
+
+
+class TinyLM(torch.nn.Module):
+    """A small GPT-style language model: token and position embeddings, blocks, a head."""
+
+    def __init__(self, vocab: int, width: int, layers: int, heads: int, seq: int, **_):
+        super().__init__()
+        self.tokens = torch.nn.Embedding(vocab, width)
+        self.positions = torch.nn.Embedding(seq, width)
+        self.blocks = torch.nn.ModuleList(Block(width, heads) for _ in range(layers))
+        self.norm = torch.nn.LayerNorm(width)
+        self.head = torch.nn.Linear(width, vocab)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.tokens(idx) + self.positions(torch.arange(idx.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+
+def measure_training_iteration(config: dict, rounds: int) -> dict:
+    """Time forward+backward, the clip and the fused AdamW step of TinyLM, for both ways to
+    clip, in alternating iterations on two copies that start equal and see the same data."""
+    torch.manual_seed(0)
+    models = {CLIP_THEN_STEP: TinyLM(**config)}
+    models[CLIP_IN_STEP] = TinyLM(**config)
+    models[CLIP_IN_STEP].load_state_dict(models[CLIP_THEN_STEP].state_dict())
+    optimizers = {
+        name: torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
+        for name, model in models.items()
+    }
+    generator = torch.Generator().manual_seed(1)
+    phases = ("forward + backward", "clip", "optimizer step")
+    times = {name: {phase: [] for phase in phases} for name in models}
+    norms = {name: [] for name in models}
+    for round_ in range(rounds + 1):  # round 0 is a warm-up, not timed
+        batch = torch.randint(
+            config["vocab"], (config["batch"], config["seq"] + 1), generator=generator
+        )
+        order = list(models) if round_ % 2 == 0 else list(models)[::-1]  # neither always first
+        for name in order:
+            model, optimizer = models[name], optimizers[name]
+            params = list(model.parameters())
+            start = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(batch[:, :-1])
+            loss = F.cross_entropy(logits.reshape(-1, config["vocab"]), batch[:, 1:].reshape(-1))
+            loss.backward()
+            backward_done = time.perf_counter()
+            if name == CLIP_THEN_STEP:
+                norm = torch.nn.utils.clip_grad_norm_(params, LM_MAX_NORM)
+                clip_done = time.perf_counter()
+                optimizer.step()
+            else:
+                # the same as clip_in_fused_step, with the norm's time measured apart
+                norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+                coefficient = torch.clamp(LM_MAX_NORM / (norm + 1e-6), max=1.0)
+                clip_done = time.perf_counter()
+                optimizer.grad_scale = 1.0 / coefficient
+                optimizer.step()
+                del optimizer.grad_scale
+            step_done = time.perf_counter()
+            if round_ == 0 and name == order[-1]:  # both took one step from equal states
+                first_step_difference = max(
+                    (p - q).abs().max().item()
+                    for p, q in zip(*(m.parameters() for m in models.values()))
+                )
+            if round_:
+                for phase, seconds in zip(
+                    phases,
+                    (backward_done - start, clip_done - backward_done, step_done - clip_done),
+                ):
+                    times[name][phase].append(seconds)
+                norms[name].append(float(norm))
+    first = models[CLIP_THEN_STEP]
+    return {
+        "model": "TinyLM in benchmarks/clip_cost.py: pre-norm GPT blocks, causal attention, "
+        "4x MLP, untied head",
+        "config": config,
+        "params": sum(p.numel() for p in first.parameters()),
+        "tensors": len(list(first.parameters())),
+        "rounds": rounds,
+        "optimizer": "AdamW, fused=True, lr 1e-3",
+        "max_norm": LM_MAX_NORM,
+        "median_gradient_norm": statistics.median(norms[CLIP_THEN_STEP]),
+        "clipped_rounds": sum(n > LM_MAX_NORM for n in norms[CLIP_THEN_STEP]),
+        "max_parameter_difference_after_one_step": first_step_difference,
+        "best_s": {
+            name: {phase: min(t) for phase, t in by_phase.items()}
+            for name, by_phase in times.items()
+        },
+        "median_s": {
+            name: {phase: statistics.median(t) for phase, t in by_phase.items()}
+            for name, by_phase in times.items()
+        },
+    }
+
+
+def run(
+    models: list[tuple[str, int, int]],
+    budget: float,
+    min_rounds: int,
+    threads: int,
+    stream_bytes: int | None,
+    lm: dict,
+    lm_rounds: int,
+) -> dict:
     torch.set_num_threads(threads)
     info = machine_info(threads)
+    llc = info["last_level_cache"]
+    if stream_bytes is None:
+        stream_bytes = STREAM_LLC_MULTIPLE * (llc["size_bytes"] if llc else 32 * 2**20)
+    stream = streaming_calls(stream_bytes, os.cpu_count() or 1)
     measured = []
     for label, layers, width in models:
         print(f"measuring {label} ...", file=sys.stderr, flush=True)
-        measured.append(measure_model(label, layers, width, budget, min_rounds))
+        measured.append(measure_model(label, layers, width, budget, min_rounds, stream))
+    del stream  # the streaming buffers
+    floors = {"buffer_bytes": stream_bytes, "gb_per_s": {}}
+    for threads in measured[0]["streaming_floor_gb_per_s"]:
+        floors["gb_per_s"][threads] = {
+            kind: max(m["streaming_floor_gb_per_s"][threads][kind] for m in measured)
+            for kind in ("read", "read+write")
+        }
+    print("measuring a training iteration ...", file=sys.stderr, flush=True)
+    iteration = measure_training_iteration(lm, lm_rounds)
     return {
         "generated_by": GENERATED_BY,
         "machine": info,
@@ -238,16 +505,22 @@ def run(models: list[tuple[str, int, int]], budget: float, min_rounds: int, thre
             "max_norm": MAX_NORM,
             "clip_value": CLIP_VALUE,
             "statistic": (
-                "median over interleaved rounds (one call of each operation per round), "
-                "after one warm-up call"
+                "fastest of interleaved rounds (one call of each operation per round), "
+                "after one warm-up call; the median is recorded too"
             ),
             "floor_passes": {op.name: (op.reads, op.writes) for op in OPERATION_LIST},
+            "floats_moved_per_parameter": FLOATS_MOVED,
         },
+        "streaming_floor": floors,
         "models": measured,
+        "training_iteration": iteration,
+        "load_average_at_end": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
 
 
 def format_time(seconds: float) -> str:
+    if seconds < 0:
+        return f"−{format_time(-seconds)}"
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
@@ -255,31 +528,111 @@ def format_time(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} µs"
 
 
-def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
+def format_bytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def gb_per_s(model: dict, name: str) -> float:
+    op = model["operations"][name]
+    return op["floats_moved"] * model["gradient_bytes"] / op["best_s"] / 1e9
+
+
+def rows(results: dict) -> list[tuple[str, ...]]:
     table = []
     for model in results["models"]:
         ops = model["operations"]
-        adamw = ops[REFERENCE]["median_s"]
+        adamw = ops[REFERENCE]["best_s"]
         for name in OPERATIONS:
             op = ops[name]
             table.append(
                 (
                     model["label"],
                     name,
-                    format_time(op["median_s"]),
-                    f"{op['median_s'] / op['floor_s']:.1f}",
-                    f"{op['median_s'] / adamw:.2f}",
+                    format_time(op["best_s"]),
+                    f"{gb_per_s(model, name):.1f}",
+                    f"{op['best_s'] / op['floor_s']:.1f}",
+                    f"{op['best_s'] / adamw:.2f}",
                 )
             )
     return table
 
 
+def summary(results: dict) -> dict:
+    """The ratios the page quotes, derived from the JSON (no new measurement)."""
+    llc = results["machine"].get("last_level_cache")
+    per_model = []
+    for model in results["models"]:
+        best = {name: op["best_s"] for name, op in model["operations"].items()}
+        then, inside = best[CLIP_THEN_STEP], best[CLIP_IN_STEP]
+        per_model.append(
+            {
+                "label": model["label"],
+                "gradient_bytes": model["gradient_bytes"],
+                "llc_fraction": model["gradient_bytes"] / llc["size_bytes"] if llc else None,
+                "clip_over_fused_step": best[CLIP] / best[FUSED],
+                "clip_in_step_saving": (then - inside) / then,
+                "clip_in_step_saved_s": then - inside,
+            }
+        )
+    it = results["training_iteration"]["best_s"]
+    then, inside = it[CLIP_THEN_STEP], it[CLIP_IN_STEP]
+    iteration = sum(then.values())
+    # The two ways differ only after the backward pass: the saving is that of the clip and
+    # step phases, as a share of the iteration (forward + backward is the same work).
+    saved = then["clip"] + then["optimizer step"] - inside["clip"] - inside["optimizer step"]
+    return {
+        "byte_ratio": BYTE_RATIO,
+        "predicted_clip_in_step_saving": 1
+        - FLOATS_MOVED[CLIP_IN_STEP] / FLOATS_MOVED[CLIP_THEN_STEP],
+        "models": per_model,
+        "iteration_s": iteration,
+        "iteration_clip_share": then["clip"] / iteration,
+        "iteration_saved_s": saved,
+        "iteration_saving": saved / iteration,
+    }
+
+
+def summary_rows(results: dict) -> list[tuple[str, ...]]:
+    s = summary(results)
+    llc = results["machine"].get("last_level_cache")
+    table = []
+    for model in s["models"]:
+        if model["llc_fraction"] is None:
+            resident = "unknown"
+        else:
+            fraction = model["llc_fraction"]
+            resident = (
+                f"yes, {100 * fraction:.2g}% of the L{llc['level']}"
+                if fraction <= 1
+                else f"no, {fraction:.2g}× the L{llc['level']}"
+            )
+        table.append(
+            (
+                model["label"],
+                format_bytes(model["gradient_bytes"]),
+                resident,
+                f"{model['clip_over_fused_step']:.2f}",
+                f"{s['byte_ratio']:.2f} (3/7)",
+                f"{100 * model['clip_in_step_saving']:.0f}% "
+                f"({format_time(model['clip_in_step_saved_s'])})",
+            )
+        )
+    return table
+
+
 def machine_line(results: dict) -> str:
     m = results["machine"]
+    llc = m.get("last_level_cache")
+    cache = f", L{llc['level']} cache {format_bytes(llc['size_bytes'])}" if llc else ""
+    end = results.get("load_average_at_end")
     return (
-        f"{m['cpu']}, {m['logical_cores']} logical cores, torch.set_num_threads({m['torch_threads']}), "
+        f"{m['cpu']}, {m['logical_cores']} logical cores{cache}, "
+        f"torch.set_num_threads({m['torch_threads']}), "
         f"torch {m['torch']}, Python {m['python']}, {m['system']}, {m['date']}, "
-        f"load average {m['load_average_at_start']} at the start"
+        f"load average {m['load_average_at_start']} at the start and {end} at the end"
     )
 
 
@@ -287,18 +640,85 @@ def bandwidths(model: dict) -> str:
     return ", ".join(f"{kind} {gbs:.1f} GB/s" for kind, gbs in model["bandwidth_gb_per_s"].items())
 
 
-def console_table(results: dict) -> str:
-    table = [COLUMNS, *rows(results)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
-    lines = [f"Machine: {machine_line(results)}"]
-    for model in results["models"]:
-        lines.append(f"Bandwidth, {model['label']}: {bandwidths(model)}")
+def floor_lines(results: dict) -> list[str]:
+    floors = results["streaming_floor"]
+    size = format_bytes(floors["buffer_bytes"])
+    llc = results["machine"].get("last_level_cache")
+    if llc:
+        size += f" ({floors['buffer_bytes'] / llc['size_bytes']:.2g}× the L{llc['level']})"
+    lines = []
+    for threads, gbs in floors["gb_per_s"].items():
+        spread = {
+            kind: [m["streaming_floor_gb_per_s"][threads][kind] for m in results["models"]]
+            for kind in gbs
+        }
+        lines.append(
+            f"Streaming floor, {threads}, {size} buffer: "
+            + ", ".join(
+                f"{kind} {gbs[kind]:.1f} GB/s ({min(spread[kind]):.1f}–{max(spread[kind]):.1f})"
+                for kind in gbs
+            )
+        )
+    return lines
+
+
+def iteration_lines(results: dict) -> list[str]:
+    it = results["training_iteration"]
+    c = it["config"]
+    s = summary(results)
+    lines = [
+        f"Training iteration: TinyLM, {it['params']:,} parameters in {it['tensors']} tensors, "
+        f"{c['layers']} layers, width {c['width']}, {c['heads']} heads, batch {c['batch']} × "
+        f"{c['seq']} tokens, {it['optimizer']}, {it['rounds']} rounds, clipped in "
+        f"{it['clipped_rounds']} of them (median norm {it['median_gradient_norm']:.2f})"
+    ]
+    for name, phases in it["best_s"].items():
+        parts = ", ".join(f"{phase} {format_time(t)}" for phase, t in phases.items())
+        lines.append(f"  {name}: {parts}; iteration {format_time(sum(phases.values()))}")
+    lines.append(
+        f"  clip_grad_norm_'s share of the iteration: {100 * s['iteration_clip_share']:.1f}%; "
+        f"clipping in the step saves {format_time(s['iteration_saved_s'])} of clip + step, "
+        f"{100 * s['iteration_saving']:.1f}% of the iteration; "
+        f"largest parameter difference after one step from equal states: "
+        f"{it['max_parameter_difference_after_one_step']:.1e}"
+    )
+    return lines
+
+
+def text_table(columns: tuple[str, ...], body: list[tuple[str, ...]], left: int) -> list[str]:
+    table = [columns, *body]
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
+    lines = []
     for i, row in enumerate(table):
-        cells = [c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))]
+        cells = [
+            c.ljust(w) if j < left else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))
+        ]
         lines.append("  ".join(cells))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def console_table(results: dict) -> str:
+    lines = [f"Machine: {machine_line(results)}", *floor_lines(results)]
+    for model in results["models"]:
+        lines.append(f"Kernel floor, {model['label']}: {bandwidths(model)}")
+    lines += text_table(COLUMNS, rows(results), 2)
+    lines.append("")
+    lines += text_table(SUMMARY_COLUMNS, summary_rows(results), 3)
+    lines.append("")
+    lines += iteration_lines(results)
     return "\n".join(lines) + "\n"
+
+
+def markdown(columns: tuple[str, ...], body: list[tuple[str, ...]], left: int) -> list[str]:
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join("---" if i < left else "---:" for i in range(len(columns))) + " |",
+    ]
+    for row in body:
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
 
 
 def markdown_table(results: dict) -> str:
@@ -308,79 +728,120 @@ def markdown_table(results: dict) -> str:
         "",
         f"Recorded on: {machine_line(results)}.",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "The two floors, measured in the same run:",
+        "",
+        *(f"- {line}" for line in floor_lines(results)),
+        *(
+            f"- Kernel floor, {model['label']} (model-sized buffer, "
+            f"{results['machine']['torch_threads']} thread): {bandwidths(model)} "
+            f"({model['rounds']} rounds)"
+            for model in results["models"]
+        ),
+        "",
+        *markdown(
+            COLUMNS,
+            [(m, f"`{op}`", *numbers) for m, op, *numbers in rows(results)],
+            2,
+        ),
+        "",
+        "Bytes, cache residency and the clip folded into the step:",
+        "",
+        *markdown(SUMMARY_COLUMNS, summary_rows(results), 3),
+        "",
+        "A whole training iteration:",
+        "",
+        *(f"- {line.strip()}" for line in iteration_lines(results)),
     ]
-    for model, operation, *numbers in rows(results):
-        lines.append("| " + " | ".join([model, f"`{operation}`", *numbers]) + " |")
-    lines.append("")
-    lines.append("Bandwidth measured in the same rounds, for the memory floor:")
-    lines.append("")
-    for model in results["models"]:
-        lines.append(f"- {model['label']}: {bandwidths(model)} ({model['rounds']} rounds)")
     return "\n".join(lines) + "\n"
 
 
-def plot(results: dict, path: Path) -> None:
+SCHEMES = {
+    # text, axes and grid colours
+    "light": {"text": "#222222", "grid": "#dddddd", "axis": "#444444"},
+    "dark": {"text": "#e2e4e9", "grid": "#4a4d5a", "axis": "#b0b3bd"},
+}
+DARK_LINES = {"#000000": "#f0f0f0", "#8c564b": "#c49c94", "#7f7f7f": "#a8a8a8"}  # contrast
+
+
+def dark_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}-dark{path.suffix}")
+
+
+def plot(results: dict, path: Path, scheme: str = "light") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
+    colors = SCHEMES[scheme]
     plt.rcParams.update(
         {
             "svg.hashsalt": "clip-cost",  # stable ids: the same JSON gives the same file
             "svg.fonttype": "none",  # text stays text (smaller, searchable)
-            "font.size": 10,
+            "font.size": 11,
+            "text.color": colors["text"],
+            "axes.labelcolor": colors["text"],
+            "axes.edgecolor": colors["axis"],
+            "xtick.color": colors["text"],
+            "ytick.color": colors["text"],
         }
     )
     labels = [m["label"].replace(", ", "\n") for m in results["models"]]
     x = list(range(len(labels)))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 5), facecolor="white")
-    for name, (color, marker, line) in ((op.name, op.style) for op in OPERATION_LIST):
-        ops = [m["operations"][name] for m in results["models"]]
-        floor = [op["median_s"] / op["floor_s"] for op in ops]
-        left.plot(x, floor, color=color, marker=marker, linestyle=line, label=name)
-        if name in CLIPPING:
-            adamw = [m["operations"][REFERENCE]["median_s"] for m in results["models"]]
-            right.plot(
+    # Stacked panels, drawn at about the width the page shows them (7.2 in = 691 px), so
+    # that 11-point text and the legend stay readable at normal size.
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 8.6))
+    for op in PLOTTED:
+        color, marker, line = op.style
+        color = DARK_LINES.get(color, color) if scheme == "dark" else color
+        ops = [m["operations"][op.name] for m in results["models"]]
+        floor = [o["best_s"] / o["floor_s"] for o in ops]
+        top.plot(x, floor, color=color, marker=marker, linestyle=line, label=op.name)
+        if op.clipping:
+            adamw = [m["operations"][REFERENCE]["best_s"] for m in results["models"]]
+            bottom.plot(
                 x,
-                [100 * op["median_s"] / a for op, a in zip(ops, adamw)],
+                [100 * o["best_s"] / a for o, a in zip(ops, adamw)],
                 color=color,
                 marker=marker,
                 linestyle=line,
             )
-    left.axhline(1.0, color="#444444", linewidth=0.8)
-    left.set_yscale("log")
-    left.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
-    left.set_title("Time ÷ memory floor (log scale; 1× = at the floor)", fontsize=10)
-    right.set_ylim(bottom=0)
-    right.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}%"))
-    right.set_title("Clipping time as % of one AdamW step (defaults)", fontsize=10)
-    for ax in (left, right):
-        ax.set_facecolor("white")
+    top.axhline(1.0, color=colors["axis"], linewidth=0.8)
+    top.set_yscale("log")
+    top.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+    top.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    top.set_title("Time ÷ kernel floor (log scale; 1× = at the floor)", fontsize=11)
+    bottom.set_ylim(bottom=0)
+    bottom.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}%"))
+    bottom.set_title("Clipping time as % of one AdamW step (defaults)", fontsize=11)
+    for ax in (top, bottom):
+        ax.set_facecolor("none")
         ax.set_xticks(x)
-        ax.set_xticklabels(labels, fontsize=8)
-        ax.grid(True, which="major", axis="y", color="#dddddd")
-    fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
+        ax.set_xticklabels(labels, fontsize=10)
+        ax.grid(True, which="major", axis="y", color=colors["grid"])
+    fig.legend(loc="lower center", ncol=2, fontsize=10.5, frameon=False)
     machine = results["machine"]
     threads = machine["torch_threads"]
     fig.suptitle(
         f"{machine['cpu']}, {threads} thread{'s' if threads != 1 else ''}, "
         f"torch {machine['torch']}, float32",
-        fontsize=9,
+        fontsize=10,
     )
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="svg", metadata=PLOT_METADATA, facecolor="white")
+    # The light figure has a white background, the dark one none: the page shows through.
+    face = "white" if scheme == "light" else "none"
+    fig.savefig(path, format="svg", metadata=PLOT_METADATA, facecolor=face)
     plt.close(fig)
+    plt.rcdefaults()
 
 
 def render(results: dict, table: Path, plot_path: Path) -> None:
     table.parent.mkdir(parents=True, exist_ok=True)
     table.write_text(markdown_table(results), encoding="utf-8")
-    plot(results, plot_path)
+    plot(results, plot_path, "light")
+    plot(results, dark_path(plot_path), "dark")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -391,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--record",
         action="store_true",
-        help="write the JSON, the Markdown table and the SVG plot (full run only)",
+        help="write the JSON, the Markdown tables and the SVG plots (full run only)",
     )
     parser.add_argument(
         "--threads",
@@ -403,13 +864,16 @@ def main(argv: list[str] | None = None) -> int:
         "--render",
         type=Path,
         metavar="JSON",
-        help="measure nothing: redraw the table and plot from this JSON file",
+        help="measure nothing: redraw the tables and plots from this JSON file",
     )
     parser.add_argument(
-        "--table", type=Path, default=TABLE, help="where --record/--render write the table"
+        "--table", type=Path, default=TABLE, help="where --record/--render write the tables"
     )
     parser.add_argument(
-        "--plot", type=Path, default=PLOT, help="where --record/--render write the plot"
+        "--plot",
+        type=Path,
+        default=PLOT,
+        help="where --record/--render write the light plot (the dark one gets -dark)",
     )
     args = parser.parse_args(argv)
 
@@ -419,8 +883,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick and args.record:
         parser.error("--record keeps full runs only; drop --quick")
 
-    models, budget, min_rounds = (QUICK_MODELS, 0.01, 3) if args.quick else (FULL_MODELS, 0.6, 5)
-    results = run(models, budget, min_rounds, args.threads)
+    if args.quick:
+        results = run(QUICK_MODELS, 0.01, 3, args.threads, QUICK_STREAM_BYTES, QUICK_LM, 3)
+    else:
+        results = run(FULL_MODELS, 0.6, 9, args.threads, None, FULL_LM, 25)
     print(console_table(results), end="")
     if args.record:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

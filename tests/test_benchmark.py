@@ -1,6 +1,8 @@
-"""benchmarks/clip_cost.py runs and prints a complete table, and what the site shows
-from it (the table in benchmarks/results/, the plot in docs/beyond/img/) is exactly what
-its recorded JSON produces. No timing is asserted: timings depend on the machine."""
+"""benchmarks/clip_cost.py runs and prints a complete report (both floors, every model
+and operation, the bytes summary, the training iteration), its recorded JSON holds every
+field the page relies on, and what the site shows from it (the tables in
+benchmarks/results/, the light and dark plots in docs/beyond/img/) is exactly what that
+JSON produces. No timing is asserted: timings depend on the machine."""
 
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ SCRIPT = ROOT / "benchmarks" / "clip_cost.py"
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"
 TABLE = ROOT / "benchmarks" / "results" / "clip_cost_table.md"
 PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost.svg"
+DARK_PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost-dark.svg"
 TIME = re.compile(r"^\d+(\.\d+)? (s|ms|µs)$")
 REDO = (
-    "Re-record with `.venv/bin/python benchmarks/clip_cost.py --record` and commit all three files."
+    "Re-record with `.venv/bin/python benchmarks/clip_cost.py --record --threads 1` and "
+    "commit the JSON, the table and both plots."
 )
 
 
@@ -31,14 +35,31 @@ def benchmark_module():
     return module
 
 
+def positive(text: str) -> bool:
+    return math.isfinite(float(text)) and float(text) > 0
+
+
 def check_row(cells: list[str], where: str) -> None:
-    assert len(cells) == 5, f"{where}: expected 5 columns, got {cells}"
+    """A row of the operations table: model, operation, time, GB/s and two ratios."""
+    assert len(cells) == 6, f"{where}: expected 6 columns, got {cells}"
     assert TIME.match(cells[2]), f"{where}: {cells[2]!r} is not a time"
-    for ratio in cells[3:]:
-        assert math.isfinite(float(ratio)) and float(ratio) > 0, f"{where}: bad ratio {ratio!r}"
+    for number in cells[3:]:
+        assert positive(number), f"{where}: bad number {number!r}"
 
 
-def test_quick_run_prints_a_complete_table():
+def check_summary_row(cells: list[str], where: str) -> None:
+    """A row of the bytes summary: model, size, cache residency, two ratios, the saving."""
+    assert len(cells) == 6, f"{where}: expected 6 columns, got {cells}"
+    assert re.match(r"^\d+(\.\d+)? (B|KiB|MiB|GiB)$", cells[1]), f"{where}: size {cells[1]!r}"
+    assert re.match(r"^(yes, [\d.]+% of the L\d|no, [\d.]+× the L\d|unknown)$", cells[2]), (
+        f"{where}: cache residency {cells[2]!r}"
+    )
+    assert positive(cells[3]), f"{where}: bad ratio {cells[3]!r}"
+    assert cells[4] == "0.43 (3/7)", f"{where}: the byte ratio of clip to fused AdamW is 3/7"
+    assert re.match(r"^-?\d+% \([-−]?[\d.]+ (s|ms|µs)\)$", cells[5]), f"{where}: {cells[5]!r}"
+
+
+def test_quick_run_prints_a_complete_report():
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--threads", "1"],
         cwd=ROOT,
@@ -48,47 +69,91 @@ def test_quick_run_prints_a_complete_table():
     )
     assert done.returncode == 0, f"`clip_cost.py --quick` failed:\n{done.stderr}"
     module = benchmark_module()
-    lines = done.stdout.splitlines()
-    assert lines[0].startswith("Machine: "), (
-        f"the table does not say which machine ran it:\n{done.stdout}"
-    )
+    out = done.stdout
+    lines = out.splitlines()
+    assert lines[0].startswith("Machine: "), f"the report does not say which machine ran it:\n{out}"
+    for threads in module.thread_keys(module.os.cpu_count() or 1):
+        assert f"Streaming floor, {threads}, " in out, f"no streaming floor, {threads}:\n{out}"
     rows = [re.split(r"\s{2,}", line.strip()) for line in lines]
     for label, _, _ in module.QUICK_MODELS:
+        assert f"Kernel floor, {label}: read " in out, f"no kernel floor for {label}:\n{out}"
         for operation in module.OPERATIONS:
             found = [row for row in rows if row[:2] == [label, operation]]
-            assert len(found) == 1, f"no single row for {label} / {operation} in:\n{done.stdout}"
+            assert len(found) == 1, f"no single row for {label} / {operation} in:\n{out}"
             check_row(found[0], f"{label} / {operation}")
+        summary = [row for row in rows if row[0] == label and "0.43 (3/7)" in row]
+        assert len(summary) == 1, f"no single bytes-summary row for {label} in:\n{out}"
+        check_summary_row(summary[0], f"summary / {label}")
+    assert "Training iteration: TinyLM, " in out, f"no training iteration in:\n{out}"
+    for variant in (module.CLIP_THEN_STEP, module.CLIP_IN_STEP):
+        assert f"  {variant}: forward + backward " in out, f"no iteration row for {variant}"
+    assert "share of the iteration: " in out, f"no clip share of the iteration in:\n{out}"
 
 
-def test_recorded_json_covers_every_model_and_operation():
+def test_recorded_json_covers_every_field_the_page_uses():
     results = json.loads(RESULTS.read_text(encoding="utf-8"))
     module = benchmark_module()
+    machine = results["machine"]
     for key in ("cpu", "logical_cores", "torch_threads", "torch", "python", "date"):
-        assert results["machine"].get(key) not in (None, ""), (
-            f"{RESULTS}: machine info lacks {key}. {REDO}"
-        )
+        assert machine.get(key) not in (None, ""), f"{RESULTS}: machine info lacks {key}. {REDO}"
+    llc = machine.get("last_level_cache")
+    assert llc and llc["size_bytes"] > 0, f"{RESULTS}: no last-level cache size. {REDO}"
+    floor = results["streaming_floor"]
+    assert floor["buffer_bytes"] >= module.STREAM_LLC_MULTIPLE * llc["size_bytes"], (
+        f"{RESULTS}: the streaming floor's buffer is not {module.STREAM_LLC_MULTIPLE}× the "
+        f"last-level cache, so it may be measuring the cache. {REDO}"
+    )
+    threads = module.thread_keys(machine["logical_cores"])
+    assert list(floor["gb_per_s"]) == threads, f"{RESULTS}: streaming floors {threads}? {REDO}"
     assert [m["label"] for m in results["models"]] == [m[0] for m in module.FULL_MODELS], (
         f"{RESULTS} was not recorded with the models the script measures now. {REDO}"
     )
     for model in results["models"]:
-        assert list(model["operations"]) == module.OPERATIONS, (
-            f"{RESULTS}: {model['label']}. {REDO}"
-        )
+        where = f"{RESULTS}: {model['label']}"
+        assert list(model["operations"]) == module.OPERATIONS, f"{where}. {REDO}"
+        assert model["gradient_bytes"] == 4 * model["params"], f"{where}: float32 is 4 bytes"
+        assert list(model["streaming_floor_gb_per_s"]) == threads, f"{where}. {REDO}"
+        for name, op in model["operations"].items():
+            assert op["floats_moved"] == module.FLOATS_MOVED[name], (
+                f"{where}: {name} was recorded with another byte count. {REDO}"
+            )
+    # the byte counts the page states
+    assert module.FLOATS_MOVED[module.CLIP] == 3 and module.FLOATS_MOVED[module.FUSED] == 7
+    assert module.FLOATS_MOVED[module.CLIP_THEN_STEP] == 10
+    assert module.FLOATS_MOVED[module.CLIP_IN_STEP] == 9
+    it = results["training_iteration"]
+    for variant in (module.CLIP_THEN_STEP, module.CLIP_IN_STEP):
+        assert list(it["median_s"][variant]) == ["forward + backward", "clip", "optimizer step"]
+    assert it["clipped_rounds"] > 0, (
+        f"{RESULTS}: the training iteration never clipped (median norm "
+        f"{it['median_gradient_norm']:.3f}, max_norm {it['max_norm']}); lower LM_MAX_NORM"
+    )
+    assert it["max_parameter_difference_after_one_step"] < 1e-5, (
+        f"{RESULTS}: after one step from equal states the two ways to clip disagree by "
+        f"{it['max_parameter_difference_after_one_step']:.2e}; see tests/test_fused_path.py"
+    )
 
 
-def test_recorded_table_and_plot_are_what_the_json_gives(tmp_path):
+def tables(markdown: str) -> dict[str, list[list[str]]]:
+    """The Markdown tables of the report, by their first header cell and column count."""
+    found, current = {}, None
+    for line in markdown.splitlines():
+        if not line.startswith("| "):
+            current = None
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if current is None:
+            current = found.setdefault(" | ".join(cells), [])
+        elif not cells[0].startswith("---"):
+            current.append(cells)
+    return found
+
+
+def test_recorded_tables_and_plots_are_what_the_json_gives(tmp_path):
     table, plot = tmp_path / "table.md", tmp_path / "plot.svg"
     done = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--render",
-            str(RESULTS),
-            "--table",
-            str(table),
-            "--plot",
-            str(plot),
-        ],
+        [sys.executable, str(SCRIPT), "--render", str(RESULTS), "--table", str(table)]
+        + ["--plot", str(plot)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -99,6 +164,18 @@ def test_recorded_table_and_plot_are_what_the_json_gives(tmp_path):
         f"{TABLE} does not match {RESULTS}. {REDO}"
     )
     assert plot.read_bytes() == PLOT.read_bytes(), f"{PLOT} does not match {RESULTS}. {REDO}"
-    for line in TABLE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("| ") and not line.startswith(("| Model", "| ---")):
-            check_row([cell.strip() for cell in line.strip("|").split("|")], f"{TABLE}: {line}")
+    dark = tmp_path / "plot-dark.svg"
+    assert dark.read_bytes() == DARK_PLOT.read_bytes(), (
+        f"{DARK_PLOT} does not match {RESULTS}. {REDO}"
+    )
+    module = benchmark_module()
+    found = tables(TABLE.read_text(encoding="utf-8"))
+    operations = found.get(" | ".join(module.COLUMNS), [])
+    summary = found.get(" | ".join(module.SUMMARY_COLUMNS), [])
+    models = len(module.FULL_MODELS)
+    assert len(operations) == models * len(module.OPERATIONS), f"{TABLE}: operations table"
+    assert len(summary) == models, f"{TABLE}: the bytes summary needs a row per model"
+    for row in operations:
+        check_row(row, f"{TABLE}: {row}")
+    for row in summary:
+        check_summary_row(row, f"{TABLE}: {row}")
