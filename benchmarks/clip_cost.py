@@ -809,6 +809,7 @@ def plot(results: dict, path: Path, scheme: str = "light") -> None:
             )
     top.axhline(1.0, color=colors["axis"], linewidth=0.8)
     top.set_yscale("log")
+    top.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
     top.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
     top.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     top.set_title("Time ÷ kernel floor (log scale; 1× = at the floor)", fontsize=11)
