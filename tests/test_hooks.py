@@ -6,6 +6,7 @@ hidden cell that prints and a figure without alt text are reported."""
 
 from __future__ import annotations
 
+import colorsys
 import re
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def test_notebook_figures_are_sized_lazy_files(site: Path, notebook: Path):
     figures = [tag for tag in images if 'src="figure-' in tag]
     assert figures, "no figure file found on the page"
     for tag in figures:
-        name = re.search(r'src="([^"]+)"', tag)[1]
+        name = re.search(r'src="([^"#]+)', tag)[1]
         assert (site / "experiments" / notebook.stem / name).is_file(), (
             f"{name} is missing beside the page"
         )
@@ -75,6 +76,42 @@ def test_notebook_figures_are_sized_lazy_files(site: Path, notebook: Path):
             f"unsized figure: {tag[:120]}"
         )
         assert 'loading="lazy"' in tag
+
+
+def contrast(grey: int, background: tuple[int, int, int]) -> float:
+    """WCAG contrast ratio of the grey #gggggg against an sRGB background."""
+
+    def luminance(rgb):
+        linear = [(c / 255 / 12.92) if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance((grey,) * 3), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+WHITE = (255, 255, 255)
+SLATE = tuple(round(c * 255) for c in colorsys.hls_to_rgb(225 / 360, 0.14, 0.15))  # Material's
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_svg_figure_has_a_light_and_a_dark_file_whose_greys_read_on_it(
+    site: Path, notebook: Path
+):
+    text = notebook_page(site, notebook)[2]
+    light = re.findall(r'src="(figure-[0-9a-f]+\.svg)#only-light"', text)
+    dark = re.findall(r'src="(figure-[0-9a-f]+\.svg)#only-dark"', text)
+    assert light and len(light) == len(dark), (
+        f"{len(light)} light and {len(dark)} dark SVG figures on the page of {notebook.name}"
+    )
+    for names, background in ((light, WHITE), (dark, SLATE)):
+        for name in names:
+            svg = (site / "experiments" / notebook.stem / name).read_text(encoding="utf-8")
+            greys = {int(g, 16) for g in re.findall(r"#([0-9a-f]{2})\1\1(?![0-9a-f])", svg)}
+            faint = sorted(g for g in greys if 0x40 <= g <= 0xC0 and contrast(g, background) < 4.5)
+            assert not faint, (
+                f"{name} (for {'light' if background == WHITE else 'dark'} pages) draws in "
+                f"greys {[f'#{g:02x}' * 3 for g in faint]} below 4.5:1 on its background"
+            )
 
 
 MINI_CONFIG = f"""site_name: mini

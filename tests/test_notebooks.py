@@ -167,14 +167,17 @@ def test_built_figures_carry_their_cells_alt_text(site: Path, notebook: Path):
         for _, cell in code_cells(notebook)
         if "plt.show()" in cell.source and "alt" in cell.metadata
     ]
-    shown = [
-        html.unescape(alt)
-        for alt in re.findall(r'<img\b[^>]*\salt="([^"]*)"[^>]*src="figure-', text)
-    ]
-    assert shown == alts, (
-        f"the figures of {notebook.relative_to(ROOT)} have the alt texts {shown}, "
-        f"their cells say {alts}"
-    )
+    for scheme in ("light", "dark"):  # each SVG figure is drawn once for each colour scheme
+        shown = [
+            html.unescape(alt)
+            for alt in re.findall(
+                rf'<img\b[^>]*\salt="([^"]*)"[^>]*src="figure-[^"#]*#only-{scheme}"', text
+            )
+        ]
+        assert shown == alts, (
+            f"the {scheme}-scheme figures of {notebook.relative_to(ROOT)} have the alt texts "
+            f"{shown}, their cells say {alts}"
+        )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
