@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,26 +23,75 @@ class Build:
     log: str
 
 
+BUILD_TIMEOUT_S = 900
+
+
+class BackgroundBuild:
+    """`mkdocs build --strict` of the whole site (notebooks executed), as CI and Pages run it.
+
+    It starts as soon as collection shows that some test needs the site, and runs in
+    a child process while the snippets run (the build spends most of its time executing
+    notebooks on one core); the first test that needs the site waits for it."""
+
+    def __init__(self) -> None:
+        self.site = Path(tempfile.mkdtemp(prefix="strict-site-"))
+        self.log = tempfile.TemporaryFile(mode="w+")
+        # MKDOCS_JUPYTER_CACHE=false: execute every notebook, even if `mkdocs serve`
+        # cached its output. os.environ already carries the network guard (tests/guards.py).
+        env = {
+            **os.environ,
+            "NO_MKDOCS_2_WARNING": "1",
+            "MKDOCS_JUPYTER_CACHE": "false",
+            "MKDOCS_STRICT": "true",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(self.site)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.started = time.monotonic()
+
+    def result(self) -> Build:
+        left = BUILD_TIMEOUT_S - (time.monotonic() - self.started)
+        try:
+            returncode = self.process.wait(timeout=max(left, 1))
+        except subprocess.TimeoutExpired:
+            self.stop()
+            returncode = -1
+            self.log.write(f"\nERROR - the build did not finish within {BUILD_TIMEOUT_S} s\n")
+        self.log.seek(0)
+        return Build(self.site, returncode, self.log.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.site, ignore_errors=True)
+
+
+_background: list[BackgroundBuild] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any("strict_build" in getattr(item, "fixturenames", ()) for item in session.items):
+        _background.append(BackgroundBuild())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    while _background:
+        _background.pop().stop()  # never leave the build running, or its folder behind
+
+
 @pytest.fixture(scope="session")
-def strict_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """`mkdocs build --strict` of the whole site (notebooks executed), as CI and Pages run it."""
-    site = tmp_path_factory.mktemp("site")
-    # MKDOCS_JUPYTER_CACHE=false: execute every notebook, even if `mkdocs serve` cached its output.
-    env = {
-        **os.environ,
-        "NO_MKDOCS_2_WARNING": "1",
-        "MKDOCS_JUPYTER_CACHE": "false",
-        "MKDOCS_STRICT": "true",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    return Build(site, done.returncode, done.stdout + done.stderr)
+def strict_build() -> Build:
+    """The whole site, built strictly once per run (see BackgroundBuild)."""
+    if not _background:  # requested without being collected (e.g. through getfixturevalue)
+        _background.append(BackgroundBuild())
+    return _background[0].result()
 
 
 @pytest.fixture(scope="session")
