@@ -32,7 +32,6 @@ TAG_OR_TEXT = re.compile(r"(<[^>]*>)|([^<]+)")
 # After these characters a name ends, so a line may wrap there; not before a
 # closing bracket or a space (which is a wrap point already).
 WRAP_AFTER = re.compile(r"(?<=[./(\[,])(?=[^\s)\]])")
-ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
 
 STACK_OPEN = '<div class="stack-on-phone">'
 DIV_TAG = re.compile(r"<(/?)div\b[^>]*>")
@@ -83,22 +82,11 @@ def _wrap_points(text: str) -> str:
 
 
 def _add_wbr(code: str) -> str:
-    """<wbr> after each wrap character of the text (not inside tags or entities)."""
-    out = []
-    for tag, words in TAG_OR_TEXT.findall(code):
-        if tag:
-            out.append(tag)
-            continue
-        # Entities hold no wrap character except in `&#...;` digits, which WRAP_AFTER
-        # cannot match; split them out anyway so a future rule cannot cut one.
-        pieces, last = [], 0
-        for entity in ENTITY.finditer(words):
-            pieces.append(WRAP_AFTER.sub("<wbr>", words[last : entity.start()]))
-            pieces.append(entity.group(0))
-            last = entity.end()
-        pieces.append(WRAP_AFTER.sub("<wbr>", words[last:]))
-        out.append("".join(pieces))
-    return "".join(out)
+    """<wbr> after each wrap character of the text, not inside tags. (No character
+    entity holds a wrap character, so none is cut.)"""
+    return "".join(
+        tag or WRAP_AFTER.sub("<wbr>", words) for tag, words in TAG_OR_TEXT.findall(code)
+    )
 
 
 def _label(cell_html: str) -> str:
