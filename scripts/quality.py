@@ -1,9 +1,15 @@
-"""Measure the built site: Lighthouse scores and axe violations for a few key pages.
+"""Measure the built site: Lighthouse scores and axe violations for every page.
 
 Run from the repository root:
 
     python -m scripts.quality                  # build the site strictly, then measure it
     python -m scripts.quality --site /tmp/site # measure a site built already
+    python -m scripts.quality --site /tmp/site --pages guide/pytorch-api/ /
+                                               # only these pages; the report goes to reports/tmp/
+
+Every page of the built site is measured (scripts/site_server.py's page_paths,
+in the order of mkdocs.yml's nav): three Lighthouse runs each by default, about
+25 minutes for the whole site on a quiet 2-core machine.
 
 It serves the site on 127.0.0.1 (scripts/site_server.py, shared with the browser
 tests), runs Lighthouse 12.2.3 (pinned in tools/lighthouse; `npm ci` there on
@@ -25,11 +31,14 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import traceback
+from html import unescape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,17 +47,18 @@ if (
 ):  # `python scripts/quality.py` works as well as `python -m scripts.quality`
     sys.path.insert(0, str(ROOT))
 
-from scripts.site_server import CHROMIUM, CHROMIUM_ARGS, is_local, launch_chromium, serve  # noqa: E402
+from scripts.site_server import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    is_local,
+    launch_chromium,
+    page_paths,
+    serve,
+)
 
 LIGHTHOUSE_DIR = ROOT / "tools" / "lighthouse"
 LIGHTHOUSE_CLI = LIGHTHOUSE_DIR / "node_modules" / "lighthouse" / "cli" / "index.js"
 REPORTS = ROOT / "reports"
-PAGES = {
-    "Home": "",
-    "Content page (the math)": "guide/the-math/",
-    "Notebook page (exploding gradients)": "experiments/exploding-gradients/",
-    "Clipping explorer": "guide/explorer/",
-}
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 METRICS = (
@@ -58,6 +68,64 @@ METRICS = (
     "cumulative-layout-shift",
     "speed-index",
 )
+
+
+def nav_paths(config: Path = ROOT / "mkdocs.yml") -> list[str]:
+    """URL paths of the pages in mkdocs.yml's nav, in its order ('' for index.md)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml uses tags such as !ENV; their values do not matter here.
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    nav = yaml.load(config.read_text("utf-8"), Loader=Loader).get("nav") or []
+
+    def walk(items) -> list[str]:
+        found = []
+        for item in items if isinstance(items, list) else [items]:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            if isinstance(value, list):
+                found += walk(value)
+            elif isinstance(value, str) and "://" not in value:
+                stem = value.rsplit(".", 1)[0]
+                found.append("" if stem == "index" else stem.removesuffix("/index") + "/")
+        return found
+
+    return walk(nav)
+
+
+def site_pages(site: Path) -> list[tuple[str, str]]:
+    """(name, path) for every page of the built site: the nav's order, then any page not in it.
+
+    The name is the page's <title> without the site name.
+    """
+    built = page_paths(site)
+    order = {path: i for i, path in enumerate(nav_paths())}
+    pages = []
+    for path in sorted(built, key=lambda p: (order.get(p, len(order)), p)):
+        html = (site / path / "index.html").read_text("utf-8", errors="replace")
+        match = re.search(r"<title>(.*?)</title>", html, re.S)
+        title = unescape(match.group(1)).strip() if match else path
+        pages.append((title.rsplit(" - ", 1)[0] if " - " in title else title, path))
+    return pages
+
+
+def select(pages: list[tuple[str, str]], wanted: list[str]) -> list[tuple[str, str]]:
+    """The pages named by --pages ('guide/pytorch-api/', 'guide/pytorch-api', '/' for the home page)."""
+    norm = {p.strip("/"): (name, p) for name, p in pages}
+    chosen = []
+    for want in wanted:
+        key = want.strip("/")
+        if key.endswith("index.html") or key.endswith(".md"):
+            key = key.rsplit("/", 1)[0] if "/" in key else ""
+        if key not in norm:
+            raise SystemExit(
+                f"--pages {want!r}: no such page in the built site; its pages are: "
+                + ", ".join("/" + p for _, p in pages)
+            )
+        chosen.append(norm[key])
+    return chosen
 
 
 def build(into: Path) -> Path:
@@ -109,18 +177,33 @@ def lighthouse(url: str, output: Path) -> dict:
     return json.loads(output.read_text("utf-8"))
 
 
+def score(report: dict, category: str) -> int | None:
+    """A category's score out of 100, or None when Lighthouse could not compute it."""
+    value = report["categories"].get(category, {}).get("score")
+    return None if value is None else round(100 * value)
+
+
 def summarize_lighthouse(reports: list[dict]) -> dict:
-    """Scores (the median over runs), metric values and the audits that lost points, from the median run."""
+    """Scores (the median over runs), metric values and the audits that lost points, from the median run.
+
+    A category that Lighthouse could not score in some run (score null) has no median: None.
+    """
+    runs = [{name: score(r, name) for name in CATEGORIES} for r in reports]
     scores = {
-        name: statistics.median(round(100 * (r["categories"][name]["score"] or 0)) for r in reports)
+        name: (
+            None
+            if any(run[name] is None for run in runs)
+            else statistics.median(run[name] for run in runs)
+        )
         for name in CATEGORIES
     }
-    by_performance = sorted(reports, key=lambda r: r["categories"]["performance"]["score"] or 0)
+    by_performance = sorted(reports, key=lambda r: score(r, "performance") or 0)
     median = by_performance[len(by_performance) // 2]
+    audits = median["audits"]
     failing = []
     for name in CATEGORIES:
         for ref in median["categories"][name]["auditRefs"]:
-            audit = median["audits"][ref["id"]]
+            audit = audits[ref["id"]]
             if ref["weight"] > 0 and audit["score"] is not None and audit["score"] < 1:
                 failing.append(
                     {
@@ -131,13 +214,24 @@ def summarize_lighthouse(reports: list[dict]) -> dict:
                         "value": audit.get("displayValue", ""),
                     }
                 )
+
+    def numeric(audit_id: str) -> float | None:
+        value = audits.get(audit_id, {}).get("numericValue")
+        return None if value is None else round(value)
+
+    breakdown = audits.get("mainthread-work-breakdown", {}).get("details", {}).get("items", [])
     return {
         "scores": scores,
-        "runs": [
-            {name: round(100 * (r["categories"][name]["score"] or 0)) for name in CATEGORIES}
-            for r in reports
-        ],
-        "metrics": {m: median["audits"][m].get("displayValue", "") for m in METRICS},
+        "runs": runs,
+        "metrics": {m: audits[m].get("displayValue", "") for m in METRICS},
+        "metric_values": {m: numeric(m) for m in METRICS},
+        # Where the median run's main-thread time went (ms, Lighthouse's own 4x-slowed estimate
+        # of a phone), and what the page weighed: the things to look at when Performance drops.
+        "main_thread_ms": numeric("mainthread-work-breakdown"),
+        "main_thread_breakdown": {item["group"]: round(item["duration"]) for item in breakdown},
+        "script_bootup_ms": numeric("bootup-time"),
+        "transfer_bytes": numeric("total-byte-weight"),
+        "dom_elements": numeric("dom-size"),
         "lost_points": failing,
         "external_requests": sorted(
             {
@@ -181,14 +275,34 @@ def axe_scan(browser, url: str, scheme: str) -> dict:
 
 
 def meets_targets(result: dict) -> bool:
-    if result.get("missing"):
-        return False  # a page that could not be measured has not met anything
-    scores = result["lighthouse"]["scores"]
+    """True only for a page that was measured completely and met every target.
+
+    A page that is missing from the site, whose measurement failed, or that lacks a
+    score or an axe scan has not met anything.
+    """
+    if result.get("missing") or result.get("error"):
+        return False
+    lighthouse = result.get("lighthouse") or {}
+    scores = lighthouse.get("scores") or {}
+    axe = result.get("axe") or {}
+    if any(scores.get(name) is None for name in CATEGORIES):
+        return False
+    if set(axe) != {"light", "dark"}:
+        return False
     return (
         all(scores[name] >= TARGETS[name] for name in CATEGORIES)
-        and not any(scan["violations"] for scan in result["axe"].values())
-        and not result["lighthouse"]["external_requests"]
+        and not any(scan["violations"] for scan in axe.values())
+        and "external_requests" in lighthouse
+        and not lighthouse["external_requests"]
     )
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def _ms(value) -> str:
+    return "–" if value is None else f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
 
 
 def markdown(report: dict) -> str:
@@ -199,81 +313,124 @@ def markdown(report: dict) -> str:
         "",
         "Measured by `python -m scripts.quality` (see its docstring): Lighthouse on Debian's Chromium, "
         "mobile form factor with the default simulated throttling, the site served on 127.0.0.1 "
-        "with gzip; axe-core on each page in the light and the dark colour scheme.",
+        "gzip-compressed as GitHub Pages serves it; axe-core on each page in the light and the dark "
+        "colour scheme.",
         "",
         f"- Date: {report['date']}",
         f"- Lighthouse {report['lighthouse_version']}, {report['chromium']}, Node {report['node']}, "
         f"axe-core {report['axe_version']}",
-        f"- Lighthouse runs per page: {report['runs']} (scores are the median)",
+        f"- Pages: {len(report['pages'])}"
+        + (
+            " (a subset, chosen with --pages)"
+            if report.get("subset")
+            else " (every page of the site)"
+        )
+        + f"; Lighthouse runs per page: {report['runs']} (scores are the median)",
         f"- Targets: Performance >= {TARGETS['performance']}, Accessibility {TARGETS['accessibility']}, "
         f"Best Practices {TARGETS['best-practices']}, SEO {TARGETS['seo']}, no axe violation, "
         "no request to another host",
+        f"- Pages meeting every target: {sum(meets_targets(r) for r in report['pages'])} "
+        f"of {len(report['pages'])}",
         "- Performance depends on the machine: Lighthouse simulates a slow phone by scaling the CPU time it "
-        "measures, so a busy machine (a low benchmark index; Lighthouse expects about 1000 or more) scores lower.",
+        "measures, so a busy machine (a low benchmark index; Lighthouse expects about 1000 or more) scores "
+        f"lower. Benchmark index during this run: {report.get('benchmark_index_range', '–')}.",
         "",
-        "| Page | Performance | Accessibility | Best Practices | SEO | axe violations (light / dark) | Meets targets |",
+        "| Page | Performance (runs) | Accessibility | Best Practices | SEO | axe (light / dark) "
+        "| Meets targets |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for result in report["pages"]:
         name = f"{result['name']} (`/{result['path']}`)"
-        if result.get("missing"):
-            lines.append(f"| {name} | – | – | – | – | – | not built: no such page yet |")
+        if result.get("missing") or result.get("error"):
+            why = (
+                "not built: no such page"
+                if result.get("missing")
+                else "**no**: not measured (error)"
+            )
+            lines.append(f"| {name} | – | – | – | – | – | {why} |")
             continue
-        s = result["lighthouse"]["scores"]
+        lh = result["lighthouse"]
+        s = lh["scores"]
+        runs = ", ".join(_num(r["performance"]) for r in lh["runs"])
         axe = " / ".join(
             str(len(result["axe"][scheme]["violations"])) for scheme in ("light", "dark")
         )
         lines.append(
-            f"| {name} | {s['performance']:g} | {s['accessibility']:g} | {s['best-practices']:g} "
-            f"| {s['seo']:g} | {axe} | {'yes' if meets_targets(result) else '**no**'} |"
+            f"| {name} | {_num(s['performance'])} ({runs}) | {_num(s['accessibility'])} "
+            f"| {_num(s['best-practices'])} | {_num(s['seo'])} | {axe} "
+            f"| {'yes' if meets_targets(result) else '**no**'} |"
         )
-    lines += ["", "## Details", ""]
+    lines += [
+        "",
+        "## Metrics of each page's median run",
+        "",
+        "Main-thread work and the metrics are Lighthouse's estimates for its simulated phone "
+        "(4x slower CPU than this machine's measurement, slow 4G).",
+        "",
+        "| Page | FCP | LCP | TBT | CLS | Speed Index | Main-thread work | Script | Transfer | DOM "
+        "elements | Benchmark index |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for result in report["pages"]:
+        if result.get("missing") or result.get("error"):
+            continue
+        lh = result["lighthouse"]
+        v = lh["metric_values"]
+        cls = lh["metrics"]["cumulative-layout-shift"]
+        bench = ", ".join(f"{b:.0f}" for b in lh["benchmark_index"] if b)
+        kb = "–" if lh["transfer_bytes"] is None else f"{lh['transfer_bytes'] / 1024:.0f} KiB"
+        lines.append(
+            f"| `/{result['path']}` | {_ms(v['first-contentful-paint'])} "
+            f"| {_ms(v['largest-contentful-paint'])} | {_ms(v['total-blocking-time'])} | {cls} "
+            f"| {_ms(v['speed-index'])} | {_ms(lh['main_thread_ms'])} | {_ms(lh['script_bootup_ms'])} "
+            f"| {kb} | {_num(lh['dom_elements'])} | {bench} |"
+        )
+    problems = []
+    for result in report["pages"]:
+        where = f"`/{result['path']}`"
+        if result.get("error"):
+            problems.append(f"- {where}: not measured: {result['error'].splitlines()[-1]}")
+            continue
         if result.get("missing"):
             continue
         lh = result["lighthouse"]
-        lines.append(f"### {result['name']}")
-        lines.append("")
-        lines.append(
-            "Metrics (median run): " + ", ".join(f"{k} {v}" for k, v in lh["metrics"].items()) + "."
-        )
-        lines.append(
-            "Performance per run: "
-            + ", ".join(str(r["performance"]) for r in lh["runs"])
-            + "; Lighthouse's CPU benchmark index per run: "
-            + ", ".join(f"{b:.0f}" for b in lh["benchmark_index"] if b)
-            + "."
-        )
-        lines.append(
-            "Requests to other hosts: " + (", ".join(lh["external_requests"]) or "none") + "."
-        )
-        lost = [a for a in lh["lost_points"] if a["category"] != "performance"]
-        perf = [a for a in lh["lost_points"] if a["category"] == "performance"]
-        lines.append("")
-        if lost:
-            lines.append(
-                "Audits that lost points: "
-                + "; ".join(f"{a['category']}: `{a['id']}` ({a['title']})" for a in lost)
-                + "."
-            )
-        else:
-            lines.append("No accessibility, best-practices or SEO audit lost points.")
-        if perf:
-            lines.append(
-                "Performance metrics below a full score: "
+        for a in lh["lost_points"]:
+            if a["category"] != "performance":
+                problems.append(f"- {where}: {a['category']}: `{a['id']}` ({a['title']})")
+        if (lh["scores"]["performance"] or 0) < TARGETS["performance"]:
+            perf = [a for a in lh["lost_points"] if a["category"] == "performance"]
+            problems.append(
+                f"- {where}: Performance {_num(lh['scores']['performance'])}: "
                 + "; ".join(f"`{a['id']}` {a['value']} (score {a['score']:.2f})" for a in perf)
-                + "."
             )
         for scheme, scan in result["axe"].items():
             for v in scan["violations"]:
-                lines.append(
-                    f"- axe ({scheme}): `{v['id']}` ({v['impact']}): {v['help']}; "
+                problems.append(
+                    f"- {where}: axe ({scheme}): `{v['id']}` ({v['impact']}): {v['help']}; "
                     + ", ".join(f"`{t}`" for t in v["targets"])
                 )
-        if lh["warnings"]:
-            lines.append("- Lighthouse warnings: " + " ".join(lh["warnings"]))
-        lines.append("")
+        for warning in lh["warnings"]:
+            first = warning.split(". ")[0].strip().rstrip(".")
+            problems.append(f"- {where}: Lighthouse warning: {' '.join(first.split())}.")
+        if lh["external_requests"]:
+            problems.append(
+                f"- {where}: requests to other hosts: " + ", ".join(lh["external_requests"])
+            )
+    lines += ["", "## What missed a target", ""]
+    lines += problems or ["Nothing: every page met every target."]
+    lines.append("")
     return "\n".join(lines)
+
+
+def measure_page(browser, base: str, name: str, path: str, runs: int, raw: Path) -> dict:
+    """Lighthouse `runs` times and axe in both colour schemes on one page."""
+    slug = path.strip("/").replace("/", "-") or "home"
+    reports = []
+    for run in range(runs):
+        print(f"- /{path}: Lighthouse run {run + 1} of {runs} ...", flush=True)
+        reports.append(lighthouse(base + path, raw / f"lighthouse-{slug}-{run + 1}.json"))
+    axe = {scheme: axe_scan(browser, base + path, scheme) for scheme in ("light", "dark")}
+    return {"name": name, "path": path, "lighthouse": summarize_lighthouse(reports), "axe": axe}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,9 +442,17 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=3, help="Lighthouse runs per page; scores are the median"
     )
     parser.add_argument(
-        "--out", type=Path, default=REPORTS, help="where quality.md and quality.json go"
+        "--pages",
+        nargs="+",
+        metavar="PATH",
+        help="measure only these pages (URL paths such as guide/pytorch-api/, / for the home "
+        "page); the report then goes to reports/tmp/ unless --out says otherwise",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="where quality.md and quality.json go (default: reports/)"
     )
     args = parser.parse_args(argv)
+    out = args.out or (REPORTS / "tmp" if args.pages else REPORTS)
 
     if not CHROMIUM.is_file():
         print(f"{CHROMIUM} is missing: apt-get install chromium", file=sys.stderr)
@@ -297,43 +462,38 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="quality-site-") as scratch:
         site = args.site or build(Path(scratch) / "site")
-        raw = args.out / "tmp"
+        pages = site_pages(site)
+        if args.pages:
+            pages = select(pages, args.pages)
+        raw = REPORTS / "tmp"
         raw.mkdir(parents=True, exist_ok=True)
         results = []
         with serve(site) as base, sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             chromium = f"Chromium {browser.version}"
-            for name, path in PAGES.items():
-                if not (site / path / "index.html").is_file():
-                    print(f"- /{path}: not in the site, skipped", flush=True)
-                    results.append({"name": name, "path": path, "missing": True})
-                    continue
-                slug = path.strip("/").replace("/", "-") or "home"
-                reports = []
-                for run in range(args.runs):
-                    print(f"- /{path}: Lighthouse run {run + 1} of {args.runs} ...", flush=True)
-                    reports.append(
-                        lighthouse(base + path, raw / f"lighthouse-{slug}-{run + 1}.json")
+            for name, path in pages:
+                try:
+                    result = measure_page(browser, base, name, path, args.runs, raw)
+                except Exception as error:  # noqa: BLE001 - recorded; the page then fails
+                    traceback.print_exc()
+                    results.append(
+                        {"name": name, "path": path, "error": f"{type(error).__name__}: {error}"}
                     )
-                axe = {
-                    scheme: axe_scan(browser, base + path, scheme) for scheme in ("light", "dark")
-                }
-                result = {
-                    "name": name,
-                    "path": path,
-                    "lighthouse": summarize_lighthouse(reports),
-                    "axe": axe,
-                }
+                    print(f"  /{path}: NOT MEASURED ({type(error).__name__})", flush=True)
+                    continue
                 results.append(result)
                 scores = result["lighthouse"]["scores"]
                 print(
-                    f"  {', '.join(f'{k} {v:g}' for k, v in scores.items())}; axe violations "
-                    f"{len(axe['light']['violations'])} light / {len(axe['dark']['violations'])} dark",
+                    f"  {', '.join(f'{k} {_num(v)}' for k, v in scores.items())}; runs "
+                    f"{[r['performance'] for r in result['lighthouse']['runs']]}; axe violations "
+                    f"{len(result['axe']['light']['violations'])} light / "
+                    f"{len(result['axe']['dark']['violations'])} dark",
                     flush=True,
                 )
             browser.close()
 
-    measured = [r for r in results if not r.get("missing")]
+    measured = [r for r in results if not (r.get("missing") or r.get("error"))]
+    bench = [b for r in measured for b in r["lighthouse"]["benchmark_index"] if b]
     report = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "lighthouse_version": measured[0]["lighthouse"]["lighthouse_version"] if measured else None,
@@ -343,16 +503,22 @@ def main(argv: list[str] | None = None) -> int:
         .lstrip("v"),
         "axe_version": measured[0]["axe"]["light"]["axe_version"] if measured else None,
         "runs": args.runs,
+        "subset": bool(args.pages),
+        "benchmark_index_range": (
+            f"{min(bench):.0f} to {max(bench):.0f} (median {statistics.median(bench):.0f})"
+            if bench
+            else None
+        ),
         "targets": TARGETS,
         "pages": results,
-        "all_targets_met": all(meets_targets(r) for r in results),
+        "all_targets_met": bool(results) and all(meets_targets(r) for r in results),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quality.json").write_text(
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8"
     )
-    (args.out / "quality.md").write_text(markdown(report), "utf-8")
-    print(f"wrote {args.out / 'quality.md'} and {args.out / 'quality.json'}")
+    (out / "quality.md").write_text(markdown(report), "utf-8")
+    print(f"wrote {out / 'quality.md'} and {out / 'quality.json'}")
     return 0 if report["all_targets_met"] else 1
 
 
