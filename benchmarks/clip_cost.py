@@ -476,9 +476,11 @@ def run(
     stream_bytes: int | None,
     lm: dict,
     lm_rounds: int,
+    note: str = "",
 ) -> dict:
     torch.set_num_threads(threads)
     info = machine_info(threads)
+    wall, cpu = time.perf_counter(), time.process_time()
     llc = info["last_level_cache"]
     if stream_bytes is None:
         stream_bytes = STREAM_LLC_MULTIPLE * (llc["size_bytes"] if llc else 32 * 2**20)
@@ -515,6 +517,11 @@ def run(
         "models": measured,
         "training_iteration": iteration,
         "load_average_at_end": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        # CPU time this process got over the wall time of the run: about 1 for a
+        # one-thread run on an idle machine, less when other work takes the cores
+        "run_wall_s": time.perf_counter() - wall,
+        "run_cpu_s": time.process_time() - cpu,
+        "note": note,
     }
 
 
@@ -628,12 +635,18 @@ def machine_line(results: dict) -> str:
     llc = m.get("last_level_cache")
     cache = f", L{llc['level']} cache {format_bytes(llc['size_bytes'])}" if llc else ""
     end = results.get("load_average_at_end")
-    return (
+    line = (
         f"{m['cpu']}, {m['logical_cores']} logical cores{cache}, "
         f"torch.set_num_threads({m['torch_threads']}), "
         f"torch {m['torch']}, Python {m['python']}, {m['system']}, {m['date']}, "
         f"load average {m['load_average_at_start']} at the start and {end} at the end"
     )
+    if results.get("run_wall_s"):
+        line += (
+            f"; the run took {results['run_wall_s']:.0f} s and got "
+            f"{results['run_cpu_s']:.0f} s of CPU time"
+        )
+    return line
 
 
 def bandwidths(model: dict) -> str:
@@ -701,6 +714,8 @@ def text_table(columns: tuple[str, ...], body: list[tuple[str, ...]], left: int)
 
 def console_table(results: dict) -> str:
     lines = [f"Machine: {machine_line(results)}", *floor_lines(results)]
+    if results.get("note"):
+        lines.append(f"Note: {results['note']}")
     for model in results["models"]:
         lines.append(f"Kernel floor, {model['label']}: {bandwidths(model)}")
     lines += text_table(COLUMNS, rows(results), 2)
@@ -728,6 +743,7 @@ def markdown_table(results: dict) -> str:
         "",
         f"Recorded on: {machine_line(results)}.",
         "",
+        *([f"Note: {results['note']}", ""] if results.get("note") else []),
         "The two floors, measured in the same run:",
         "",
         *(f"- {line}" for line in floor_lines(results)),
@@ -876,6 +892,14 @@ def main(argv: list[str] | None = None) -> int:
         default=PLOT,
         help="where --record/--render write the light plot (the dark one gets -dark)",
     )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="where --record writes the JSON"
+    )
+    parser.add_argument(
+        "--note",
+        default="",
+        help="a sentence recorded with the results, e.g. what else was loading the machine",
+    )
     args = parser.parse_args(argv)
 
     if args.render:
@@ -885,15 +909,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--record keeps full runs only; drop --quick")
 
     if args.quick:
-        results = run(QUICK_MODELS, 0.01, 3, args.threads, QUICK_STREAM_BYTES, QUICK_LM, 3)
+        results = run(
+            QUICK_MODELS, 0.01, 3, args.threads, QUICK_STREAM_BYTES, QUICK_LM, 3, args.note
+        )
     else:
-        results = run(FULL_MODELS, 0.6, 9, args.threads, None, FULL_LM, 25)
+        results = run(FULL_MODELS, 0.6, 9, args.threads, None, FULL_LM, 25, args.note)
     print(console_table(results), end="")
     if args.record:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         render(results, args.table, args.plot)
-        print(f"wrote {RESULTS.relative_to(ROOT)}, {args.table}, {args.plot}", file=sys.stderr)
+        print(f"wrote {args.results}, {args.table}, {args.plot}", file=sys.stderr)
     return 0
 
 

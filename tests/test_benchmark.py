@@ -96,6 +96,9 @@ def test_recorded_json_covers_every_field_the_page_uses():
     machine = results["machine"]
     for key in ("cpu", "logical_cores", "torch_threads", "torch", "python", "date"):
         assert machine.get(key) not in (None, ""), f"{RESULTS}: machine info lacks {key}. {REDO}"
+    assert results.get("load_average_at_end") is not None, (
+        f"{RESULTS} does not say how loaded the machine was at the end of the run. {REDO}"
+    )
     llc = machine.get("last_level_cache")
     assert llc and llc["size_bytes"] > 0, f"{RESULTS}: no last-level cache size. {REDO}"
     floor = results["streaming_floor"]
