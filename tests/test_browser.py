@@ -28,8 +28,17 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+# Other browser test modules import `browser` and `base_url` from here. pytest then registers
+# the fixture once more in each of them and sets it up once per registration, but Playwright's
+# sync API can run only once in a thread: every setup after the first reuses the first browser.
+_SHARED: dict[str, Browser] = {}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Browser:
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     if not CHROMIUM.is_file():
         reason = (
             f"{CHROMIUM} is missing, so the browser tests cannot run; "
@@ -42,8 +51,12 @@ def browser() -> Browser:
         pytest.skip(reason)
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+        _SHARED["browser"] = chromium
+        try:
+            yield chromium
+        finally:
+            del _SHARED["browser"]
+            chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -226,8 +239,8 @@ def explorer(browser: Browser, base_url: str) -> Page:
     ],
 )
 def test_explorer_numbers_match_the_formulas(explorer: Page, g, c):
-    explorer.get_by_label("gₓ").fill(str(g[0]))
-    explorer.get_by_label("gᵧ").fill(str(g[1]))
+    explorer.get_by_label("gx (horizontal)").fill(str(g[0]))
+    explorer.get_by_label("gy (vertical)").fill(str(g[1]))
     set_threshold_by_keyboard(explorer, c)
     check_numbers(explorer, g, c)
 
@@ -236,14 +249,14 @@ def test_explorer_arrow_keys_move_the_gradient(page: Page, base_url: str):
     page.goto(base_url + EXPLORER)
     handle = page.locator('[data-role="handle"]')
     assert handle.get_attribute("tabindex") == "0", "the arrow tip must be reachable with Tab"
-    page.get_by_label("gᵧ").focus()
+    page.get_by_label("gy (vertical)").focus()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     expect(handle).to_be_focused()  # the tip comes right before the inputs in the tab order
     for key in ("ArrowLeft", "ArrowLeft", "Shift+ArrowDown", "ArrowDown"):
         page.keyboard.press(key)
-    expect(page.get_by_label("gₓ")).to_have_value("3.8")
-    expect(page.get_by_label("gᵧ")).to_have_value("0.4")
+    expect(page.get_by_label("gx (horizontal)")).to_have_value("3.8")
+    expect(page.get_by_label("gy (vertical)")).to_have_value("0.4")
     check_numbers(page, (3.8, 0.4), 2.0)
 
 
@@ -261,8 +274,8 @@ def test_explorer_follows_a_pointer_drag(page: Page, base_url: str):
     page.mouse.down()
     page.mouse.move(*screen(-2.0, 3.0), steps=8)
     page.mouse.up()
-    expect(page.get_by_label("gₓ")).to_have_value("-2")
-    expect(page.get_by_label("gᵧ")).to_have_value("3")
+    expect(page.get_by_label("gx (horizontal)")).to_have_value("-2")
+    expect(page.get_by_label("gy (vertical)")).to_have_value("3")
     check_numbers(page, (-2.0, 3.0), 2.0)
 
 
@@ -290,11 +303,50 @@ def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
         check_numbers(
             page,
             (
-                float(page.get_by_label("gₓ").input_value()),
-                float(page.get_by_label("gᵧ").input_value()),
+                float(page.get_by_label("gx (horizontal)").input_value()),
+                float(page.get_by_label("gy (vertical)").input_value()),
             ),
             2.0,
         )
+
+
+def test_explorer_plane_and_numbers_fit_one_phone_screen(browser: Browser, base_url: str):
+    """While a reader drags on a phone, the numbers under the plane stay in view with it."""
+    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3}
+    with new_page(browser, **phone, is_mobile=True, has_touch=True) as (page, _):
+        page.goto(base_url + EXPLORER)
+        header = page.locator(".md-header").bounding_box()["height"]
+        page.locator('[data-role="plane"]').scroll_into_view_if_needed()
+        plane = page.locator('[data-role="plane"]').bounding_box()
+        table = page.locator(".clip-explorer__table").bounding_box()
+        span = table["y"] + table["height"] - plane["y"]
+        assert plane["y"] <= table["y"], "the numbers come before the plane on a phone"
+        assert span <= 844 - header, (
+            f"from the top of the plane to the bottom of its numbers is {span:.0f} px, more than "
+            f"the {844 - header:.0f} px a 390 x 844 screen shows under the header "
+            "(docs/assets/explorer.css: the one-column layout)"
+        )
+
+
+def test_explorer_is_above_the_fold_on_a_laptop(browser: Browser, base_url: str):
+    with new_page(browser, viewport={"width": 1366, "height": 900}) as (page, _):
+        page.goto(base_url + EXPLORER)
+        widget = page.locator(".clip-explorer").bounding_box()
+        bottom = widget["y"] + widget["height"]
+        assert bottom <= 900, (
+            f"at 1366 x 900 the explorer ends {bottom:.0f} px down, below the fold: keep the text "
+            "above it short (docs/guide/explorer.md) and its two-column layout compact"
+        )
+
+
+def test_explorer_axis_labels_subscript_x_and_y(page: Page, base_url: str):
+    """Unicode has no subscript y; U+1D67 (the old label) is a Greek subscript gamma."""
+    page.goto(base_url + EXPLORER)
+    labels = page.locator(".clip-explorer__label").all_text_contents()
+    assert labels == ["gx", "gy"], f"the axis labels read {labels}"
+    subscripts = page.locator(".clip-explorer__label .clip-explorer__sub").all_text_contents()
+    assert subscripts == ["x", "y"]
+    assert "\u1d67" not in page.locator(".clip-explorer").inner_text()
 
 
 # --- search and the colour scheme ------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 Each query is typed into Material's search box in Debian's Chromium (the same browser, server
 and fixtures as tests/test_browser.py) and the first result's page is compared with the page
-the query names. The ranking comes from the pages' front matter (`search: boost:` on the page
-a concept belongs to, see CONTRIBUTING.md), so a new page that mentions "DDP" on every line
-must not push the DDP page down.
+the query names. The ranking comes from the `tags:` of the page a concept belongs to (its front
+matter, or a notebook header's `mkdocs:` entry; see CONTRIBUTING.md): Material's search ranks a
+match in the tags above any match in titles or text, so a new page that mentions "DDP" on every
+line does not push the DDP page down.
 
 `python -m tests.test_search <site dir>` prints the rank of the expected page for each query
 (the numbers quoted when the boosts were set).
@@ -77,9 +78,9 @@ def test_search_puts_the_page_a_query_names_first(search_page: Page, base_url: s
     expected = CONCEPTS[query]
     pages = result_pages(search_page, base_url, query)
     assert pages and pages[0] == expected, (
-        f"searching {query!r} lists {pages[:5]} first; {expected} should come first. "
-        f"Raise `search: boost:` in the front matter of docs/{expected.rstrip('/')}.md "
-        "(or lower it on the page that came first)"
+        f"searching {query!r} lists {pages[:5]}; {expected} should come first. Give it the "
+        f"tag {query!r} (`tags:` in the front matter of docs/{expected.rstrip('/')}.md, or the "
+        "`mkdocs:` entry of a notebook's header), and make sure no other page has that tag"
     )
 
 

@@ -11,6 +11,8 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   mkdocs:
+#     tags: [threshold, max_norm]
 # ---
 
 # %% [markdown]

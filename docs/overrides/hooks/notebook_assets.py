@@ -29,6 +29,9 @@ following the convention in CONTRIBUTING.md ("Notebook experiments"):
   buttons and their hidden copies of the source go;
 * headings get Material's ``headerlink`` permalink, which search leaves out of
   titles;
+* the notebook header's ``mkdocs:`` entry (for example ``tags:``, which search
+  ranks first) is merged into the page's metadata, as a Markdown page's front
+  matter would be;
 * each notebook is also written beside its page as ``<name>.ipynb`` (converted
   from the Jupytext source by jupytext, without outputs: running it makes them),
   next to the ``.py`` that mkdocs-jupyter's ``include_source`` copies there.
@@ -143,7 +146,11 @@ def on_page_content(html: str, page, config, files) -> str:
     head = MODULE_SCRIPT.sub(lambda m: "" if "mermaid" in m.group(0) else m.group(0), head)
     head = COMMENT.sub("", head)
     head = CLIPBOARD_SCRIPT.sub("", head)
-    body = _rewrite_cells(body, page.file.abs_src_path, page.file.src_uri)
+    notebook = jupytext.read(page.file.abs_src_path)
+    # A notebook has no front matter; its header's `mkdocs:` entry stands in for it
+    # (search tags, a description), read by search and the theme after this hook.
+    page.meta.update(notebook.metadata.get("mkdocs", {}))
+    body = _rewrite_cells(body, notebook.cells, page.file.src_uri)
     figures = _state["figures"].setdefault(page.file.src_uri, {})
     body = DATA_IMG.sub(lambda m: _figure_file(m, figures), body)
     _state["pages"].add(page.file.src_uri)
@@ -160,10 +167,9 @@ def _div_end(html: str, start: int) -> int:
     return len(html)
 
 
-def _rewrite_cells(body: str, source: str, where: str) -> str:
+def _rewrite_cells(body: str, cells: list, where: str) -> str:
     """Hide the `hide` cells, set each figure's alt text, and mark code and output up as the
     rest of the site does. The page's cells come in the order of the notebook's cells."""
-    cells = jupytext.read(source).cells
     spans, position = [], 0
     while match := CELL.search(body, position):
         position = _div_end(body, match.start())
