@@ -378,9 +378,10 @@ def first_jump(run):
     return run["loss"][1] / run["loss"][0]
 
 
-print("mean highest loss: " + ", ".join(
-    f"{'none' if c is None else f'{c:g}'} {mean_highest(c):.2f}"
-    for c in GRID + [None]))
+highest = [f"{'none' if c is None else f'{c:g}'} {mean_highest(c):.2f}"
+           for c in GRID + [None]]
+print("mean highest loss: " + ", ".join(highest[:5]) + ",")
+print(" " * 19 + ", ".join(highest[5:]))
 
 # %% tags=["hide"]
 assert mean_clipped(0.03) == 1

@@ -292,8 +292,9 @@ for seed in SEEDS:
     losses = runs["none"][seed]["loss"]
     after = losses[10:]
     print(f"seed {seed}: loss {losses[0]:.2f} at step 0, {losses[1]:.3g} "
-          f"after the first update, mean from step 10 on "
-          f"{fmt(sum(after) / len(after), '.3f')}")
+          f"after the first update,")
+    tail_mean = fmt(sum(after) / len(after), ".3f")
+    print(f"        mean from step 10 on {tail_mean}")
 
 # %% tags=["hide"]
 overflowed = []
@@ -367,8 +368,8 @@ plt.show()
 norms = runs["none"][0]["norm"]
 peak = max(norms)
 print(f"seed 0 without clipping: peak {peak:.3g} at step "
-      f"{norms.index(peak)}, median {median(norms):.3g}, largest from "
-      f"step 10 on {max(norms[10:]):.3g}")
+      f"{norms.index(peak)}, median {median(norms):.3g},")
+print(f"  largest from step 10 on {max(norms[10:]):.3g}")
 for name in ("value", "per-tensor", "global", "AGC"):
     clipped_median = median(runs[name][0]["norm"])
     print(f"seed 0, {name}: median global norm {clipped_median:.3g}")

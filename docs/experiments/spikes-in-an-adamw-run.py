@@ -290,7 +290,8 @@ print(f"steps skipped, over the five seeds: {sorted(skipped)}")
 bad = [runs["ZClip", s]["norm"][t] for s in SEEDS for t in BAD_STEPS]
 to = [n for s in SEEDS for n in runs["ZClip", s]["clipped"]]
 print(f"gradient norm at the corrupted batches: {min(bad):.0f} to "
-      f"{max(bad):.0f}; ZClip clips them to {min(to):.2f} to {max(to):.2f}")
+      f"{max(bad):.0f};")
+print(f"ZClip clips them to {min(to):.2f} to {max(to):.2f}")
 
 # %% tags=["hide"]
 assert all(runs["skip", s]["skipped"] == list(BAD_STEPS) for s in SEEDS)
