@@ -149,24 +149,30 @@ def reading(browser, base_url: str, site) -> Reading:  # noqa: F811 - the shared
     result = Reading(pages=page_paths(site))
     start = time.perf_counter()
     with new_page(browser, viewport=DESKTOP) as (page, watch):
-        for path in result.pages:
+        for number, path in enumerate(result.pages):
             where = "/" + path
             watch.where = where
-            page.set_viewport_size(DESKTOP)
+            # Every other page is loaded at the phone width: one resize per page, not two.
+            sizes = (DESKTOP, PHONE) if number % 2 == 0 else (PHONE, DESKTOP)
             response = page.goto(base_url + path, wait_until="load")
             assert response is not None and response.ok, (
                 f"{where}: HTTP {response and response.status}"
             )
             page.evaluate(SHOW_HIDDEN)
-            result.desktop_code[where] = page.evaluate(MEASURE_CODE)
-            breaks = [dict(b, width="1366 px") for b in page.evaluate(MEASURE_INLINE)]
-            page.set_viewport_size(PHONE)
-            result.phone_code[where] = page.evaluate(MEASURE_CODE)
-            result.phone_tables[where] = page.evaluate(MEASURE_TABLES)
-            breaks += [dict(b, width="390 px") for b in page.evaluate(MEASURE_INLINE)]
+            breaks = []
+            for size in sizes:
+                if page.viewport_size != size:
+                    page.set_viewport_size(size)
+                width = f"{size['width']} px"
+                breaks += [dict(b, width=width) for b in page.evaluate(MEASURE_INLINE)]
+                if size == DESKTOP:
+                    result.desktop_code[where] = page.evaluate(MEASURE_CODE)
+                    continue
+                result.phone_code[where] = page.evaluate(MEASURE_CODE)
+                result.phone_tables[where] = page.evaluate(MEASURE_TABLES)
+                if path == CHEAT_SHEET:
+                    result.key_lines = page.evaluate(MEASURE_LINES, KEY_CALL)
             result.inline_breaks[where] = breaks
-            if path == CHEAT_SHEET:
-                result.key_lines = page.evaluate(MEASURE_LINES, KEY_CALL)
     result.seconds = time.perf_counter() - start
     print(f"\nreading checks: {len(result.pages)} pages at two widths in {result.seconds:.1f} s")
     return result
