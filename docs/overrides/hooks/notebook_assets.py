@@ -210,6 +210,8 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
     outputs = ""
     if area := OUTPUT_AREA.search(html):
         outputs = html[area.start() : _div_end(html, area.start())]
+    if not cell.source.strip() and not outputs:
+        return ""  # an empty cell (blank lines before the first `# %%` make one)
     if HIDE_TAG in cell.metadata.get("tags", []):
         if "jp-OutputArea-output" in outputs:
             log.warning(
