@@ -11,9 +11,11 @@ What a reader sees must be what they copy, so nothing may hide past an edge:
 
 One browser page visits every page once and measures it at both widths (loaded
 at one, resized to the other; the order alternates, so one resize per page). Over
-28 pages that takes 22 to 36 s here (2 shared cores), printed with -s. Hidden content tabs and
-closed <details> are shown while measuring, so a block in a tab not yet clicked
-is checked too.
+28 pages that takes 22 to 36 s here (2 shared cores), printed with -s.
+
+Hidden content tabs and closed <details> are shown while measuring, so a block in
+a tab not yet clicked is checked too, and blocks that `content-visibility: auto`
+leaves unrendered off screen are laid out.
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ CHEAT_SHEET = "cheat-sheet/"
 # The call a reader copies from the cheat sheet; its line must fit a phone screen.
 KEY_CALL = "clip_grad_norm_("
 
-# Shows every tab's content and every <details> body, so that hidden blocks are measured.
+# Shows every tab's content and every <details> body, so that hidden blocks are measured,
+# and lays out what `content-visibility: auto` would skip until it nears the screen (a
+# skipped block reports no overflow and no text).
 SHOW_HIDDEN = """() => {
   const style = document.createElement('style');
   style.id = 'reading-test-show-hidden';
-  style.textContent = '.tabbed-content > .tabbed-block { display: block !important; }';
+  style.textContent = '.tabbed-content > .tabbed-block { display: block !important; }'
+    + ' * { content-visibility: visible !important; }';
   document.head.appendChild(style);
   document.querySelectorAll('details:not([open])').forEach(d => { d.open = true; });
 }"""
