@@ -234,3 +234,20 @@ def test_built_page_loads_no_mathjax_or_mermaid(site: Path, notebook: Path):
         f"{notebook.relative_to(ROOT)} has a Mermaid diagram, which makes its page import Mermaid "
         "from cdnjs.cloudflare.com; draw it with Matplotlib instead"
     )
+
+
+def test_search_entries_of_notebook_pages_are_clean(site: Path):
+    """nbconvert's permalinks put "¶" into section titles and its copy buttons "Copied!" into
+    the text; the hook gives the pages Material's own markup, which search reads as on any page."""
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    prefixes = tuple(f"experiments/{notebook.stem}/" for notebook in NOTEBOOKS)
+    entries = [e for e in index["docs"] if e["location"].startswith(prefixes)]
+    assert entries, "no search entry for a notebook page"
+    dirty = [
+        f"{e['location']}: {e['title']!r}"
+        for e in entries
+        if "¶" in e["title"] or "Copied!" in e["title"] + e["text"]
+    ]
+    assert not dirty, "search entries of notebook pages:\n" + "\n".join(dirty)
+    sections = [e for e in entries if "#" in e["location"]]
+    assert all(e["text"] for e in sections), "a notebook section is indexed without its text"
