@@ -16,8 +16,8 @@ tests), runs Lighthouse 12.2.3 (pinned in tools/lighthouse; `npm ci` there on
 Node 20, done here when missing) on Debian's Chromium with the default mobile
 settings and throttling, runs axe-core (axe-playwright-python) on each page in
 the light and the dark colour scheme, and writes reports/quality.md and
-reports/quality.json. Lighthouse's full reports go to reports/tmp/ (not
-committed). Nothing leaves the machine: Lighthouse's error reporting is off and
+reports/quality.json. Lighthouse's full reports go to reports/tmp/lighthouse/
+(not committed). Nothing leaves the machine: Lighthouse's error reporting is off and
 Chromium runs without background networking.
 
 Exit status: 0 when every page meets the targets (Performance >= 95,
@@ -465,7 +465,9 @@ def main(argv: list[str] | None = None) -> int:
         pages = site_pages(site)
         if args.pages:
             pages = select(pages, args.pages)
-        raw = REPORTS / "tmp"
+        # Lighthouse's full reports (not committed): beside a report written elsewhere, so two
+        # runs at once do not overwrite each other's files.
+        raw = (REPORTS / "tmp" if out == REPORTS else out) / "lighthouse"
         raw.mkdir(parents=True, exist_ok=True)
         results = []
         with serve(site) as base, sync_playwright() as playwright:

@@ -31,4 +31,12 @@
   } else {
     fix();
   }
+
+  // With the `content.lazy` feature (mkdocs.yml) Material mounts a code block, and
+  // adds its copy button's <nav>, only when the block first becomes visible: fix
+  // those too, before the next frame. fix() only queries for elements it has not
+  // fixed yet, so it is cheap.
+  if (typeof MutationObserver === "function") {
+    new MutationObserver(fix).observe(document.body, { childList: true, subtree: true });
+  }
 })();
