@@ -22,7 +22,7 @@ PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost.svg"
 DARK_PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost-dark.svg"
 TIME = re.compile(r"^\d+(\.\d+)? (s|ms|µs)$")
 REDO = (
-    "Re-record with `.venv/bin/python benchmarks/clip_cost.py --record --threads 1` and "
+    "Re-record with `.venv/bin/python benchmarks/clip_cost.py --record --threads 1 --note ...` and "
     "commit the JSON, the table and both plots."
 )
 
@@ -96,9 +96,11 @@ def test_recorded_json_covers_every_field_the_page_uses():
     machine = results["machine"]
     for key in ("cpu", "logical_cores", "torch_threads", "torch", "python", "date"):
         assert machine.get(key) not in (None, ""), f"{RESULTS}: machine info lacks {key}. {REDO}"
-    assert results.get("load_average_at_end") is not None, (
-        f"{RESULTS} does not say how loaded the machine was at the end of the run. {REDO}"
-    )
+    for key in ("load_average_at_end", "run_wall_s", "run_cpu_s", "note"):
+        assert results.get(key) not in (None, ""), (
+            f"{RESULTS} lacks {key}, which says how loaded the machine was; record with "
+            f"--note saying what else ran on it. {REDO}"
+        )
     llc = machine.get("last_level_cache")
     assert llc and llc["size_bytes"] > 0, f"{RESULTS}: no last-level cache size. {REDO}"
     floor = results["streaming_floor"]
