@@ -542,6 +542,13 @@ def format_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def number(x: float, decimals: int) -> str:
+    """x with the given decimals, or one significant digit where those would round it
+    to zero (a tiny model's quick run on a loaded machine)."""
+    text = f"{x:.{decimals}f}"
+    return f"{x:.1g}" if x and float(text) == 0 else text
+
+
 def gb_per_s(model: dict, name: str) -> float:
     op = model["operations"][name]
     return op["floats_moved"] * model["gradient_bytes"] / op["best_s"] / 1e9
@@ -559,9 +566,9 @@ def rows(results: dict) -> list[tuple[str, ...]]:
                     model["label"],
                     name,
                     format_time(op["best_s"]),
-                    f"{gb_per_s(model, name):.1f}",
-                    f"{op['best_s'] / op['floor_s']:.1f}",
-                    f"{op['best_s'] / adamw:.2f}",
+                    number(gb_per_s(model, name), 1),
+                    number(op["best_s"] / op["floor_s"], 1),
+                    number(op["best_s"] / adamw, 2),
                 )
             )
     return table
@@ -668,7 +675,8 @@ def floor_lines(results: dict) -> list[str]:
         lines.append(
             f"Streaming floor, {threads}, {size} buffer: "
             + ", ".join(
-                f"{kind} {gbs[kind]:.1f} GB/s ({min(spread[kind]):.1f}–{max(spread[kind]):.1f})"
+                f"{kind} {gbs[kind]:.1f} GB/s "
+                f"({min(spread[kind]):.1f}–{max(spread[kind]):.1f} across the models' rounds)"
                 for kind in gbs
             )
         )
@@ -743,7 +751,7 @@ def markdown_table(results: dict) -> str:
         "",
         f"Recorded on: {machine_line(results)}.",
         "",
-        *([f"Note: {results['note']}", ""] if results.get("note") else []),
+        *([f"Note: {results['note'].rstrip('.')}.", ""] if results.get("note") else []),
         "The two floors, measured in the same run:",
         "",
         *(f"- {line}" for line in floor_lines(results)),
