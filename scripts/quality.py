@@ -59,6 +59,7 @@ from scripts.site_server import (  # noqa: E402
 LIGHTHOUSE_DIR = ROOT / "tools" / "lighthouse"
 LIGHTHOUSE_CLI = LIGHTHOUSE_DIR / "node_modules" / "lighthouse" / "cli" / "index.js"
 REPORTS = ROOT / "reports"
+RETRIES = 2  # extra attempts for a run that Lighthouse could not score (see measure_page)
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 METRICS = (
@@ -428,7 +429,15 @@ def measure_page(browser, base: str, name: str, path: str, runs: int, raw: Path)
     reports = []
     for run in range(runs):
         print(f"- /{path}: Lighthouse run {run + 1} of {runs} ...", flush=True)
-        reports.append(lighthouse(base + path, raw / f"lighthouse-{slug}-{run + 1}.json"))
+        for attempt in range(1 + RETRIES):
+            report = lighthouse(base + path, raw / f"lighthouse-{slug}-{run + 1}.json")
+            if score(report, "performance") is not None:
+                break
+            # On a busy machine Lighthouse sometimes misses the page's largest paint (NO_LCP)
+            # and cannot score Performance; such a run says nothing about the page.
+            error = report["audits"]["largest-contentful-paint"].get("errorMessage", "no score")
+            print(f"  Performance not scored ({error}); attempt {attempt + 2} ...", flush=True)
+        reports.append(report)
     axe = {scheme: axe_scan(browser, base + path, scheme) for scheme in ("light", "dark")}
     return {"name": name, "path": path, "lighthouse": summarize_lighthouse(reports), "axe": axe}
 
