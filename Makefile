@@ -41,10 +41,11 @@ serve: $(VENV)/.installed
 	MKDOCS_STRICT=false $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 # The whole suite, then every snippet again on one thread: a printed output that
-# depends on the thread count fails here, not only in CI.
+# depends on the thread count fails here, not only in CI. That second pass runs
+# one pytest-xdist worker per core, each snippet on one thread.
 test: $(VENV)/.installed
 	$(PYTEST)
-	OMP_NUM_THREADS=1 $(PYTEST) -q snippets
+	OMP_NUM_THREADS=1 $(PYTEST) -q -n auto snippets
 
 check: $(VENV)/.installed
 	$(PYTEST) -q tests/test_lint.py tests/test_snippet_rules.py tests/test_rule_checker.py \
