@@ -184,3 +184,30 @@ def test_recorded_tables_and_plots_are_what_the_json_gives(tmp_path):
         check_row(row, f"{TABLE}: {row}")
     for row in summary:
         check_summary_row(row, f"{TABLE}: {row}")
+
+
+def test_cost_page_quotes_the_recorded_run():
+    """The numbers the cost page's prose quotes for the floors and the training iteration
+    are those of benchmarks/results/clip_cost.json (re-recording means updating them)."""
+    results = json.loads(RESULTS.read_text())
+    page = (ROOT / "docs" / "beyond" / "cost.md").read_text()
+    floor = results["streaming_floor"]["gb_per_s"]
+    expected = {
+        "single-thread streaming read": f"{floor['1 thread']['read']:.1f} GB/s",
+        "single-thread streaming read+write": f"{floor['1 thread']['read+write']:.1f} GB/s",
+        "all-thread streaming read": f"{floor['2 threads']['read']:.1f}",
+        "all-thread streaming read+write": f"{floor['2 threads']['read+write']:.1f} GB/s",
+    }
+    iteration = results["training_iteration"]["best_s"]["clip_grad_norm_, then fused AdamW step"]
+    total = sum(iteration.values())
+    expected |= {
+        "forward + backward": f"forward and backward took {iteration['forward + backward'] * 1e3:.1f} ms",
+        "clip": f"`clip_grad_norm_` {iteration['clip'] * 1e3:.2f} ms",
+        "optimizer step": f"{iteration['optimizer step'] * 1e3:.2f} ms",
+        "clip's share": f"clipping was {iteration['clip'] / total:.1%} of the iteration",
+    }
+    missing = {what: text for what, text in expected.items() if text not in page}
+    assert not missing, (
+        f"docs/beyond/cost.md does not quote the recorded run for {sorted(missing)}: expected "
+        f"{missing}. After re-recording, update the prose to the new numbers."
+    )
