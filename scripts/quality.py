@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import json
 import os
 import re
@@ -335,6 +336,14 @@ def markdown(report: dict) -> str:
         "- Performance depends on the machine: Lighthouse simulates a slow phone by scaling the CPU time it "
         "measures, so a busy machine (a low benchmark index; Lighthouse expects about 1000 or more) scores "
         f"lower. Benchmark index during this run: {report.get('benchmark_index_range', '–')}.",
+    ]
+    index = report.get("search_index")
+    if index:
+        lines.append(
+            f"- Search index (fetched by every page, parsed on the main thread): "
+            f"{index['bytes'] / 1024:.0f} KiB, {index['gzip_bytes'] / 1024:.0f} KiB gzip-compressed."
+        )
+    lines += [
         "",
         "| Page | Performance (runs) | Accessibility | Best Practices | SEO | axe (light / dark) "
         "| Meets targets |",
@@ -503,6 +512,16 @@ def main(argv: list[str] | None = None) -> int:
                 )
             browser.close()
 
+        index = site / "search" / "search_index.json"
+        search_index = (
+            {
+                "bytes": index.stat().st_size,
+                "gzip_bytes": len(gzip.compress(index.read_bytes(), compresslevel=6, mtime=0)),
+            }
+            if index.is_file()
+            else None
+        )
+
     measured = [r for r in results if not (r.get("missing") or r.get("error"))]
     bench = [b for r in measured for b in r["lighthouse"]["benchmark_index"] if b]
     report = {
@@ -515,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         "axe_version": measured[0]["axe"]["light"]["axe_version"] if measured else None,
         "runs": args.runs,
         "subset": bool(args.pages),
+        "search_index": search_index,
         "benchmark_index_range": (
             f"{min(bench):.0f} to {max(bench):.0f} (median {statistics.median(bench):.0f})"
             if bench
