@@ -6,6 +6,8 @@ Run from the repository root:
     python -m scripts.quality --site /tmp/site # measure a site built already
     python -m scripts.quality --site /tmp/site --pages guide/pytorch-api/ /
                                                # only these pages; the report goes to reports/tmp/
+    python -m scripts.quality --pages errata/ --update
+                                               # measure these again in reports/quality.*
 
 Every page of the built site is measured (scripts/site_server.py's page_paths,
 in the order of mkdocs.yml's nav): three Lighthouse runs each by default, about
@@ -467,10 +469,18 @@ def main(argv: list[str] | None = None) -> int:
         "page); the report then goes to reports/tmp/ unless --out says otherwise",
     )
     parser.add_argument(
+        "--update",
+        action="store_true",
+        help="with --pages: measure these pages again and replace them in the report that is "
+        "there (reports/ unless --out says otherwise), keeping the other pages' results",
+    )
+    parser.add_argument(
         "--out", type=Path, help="where quality.md and quality.json go (default: reports/)"
     )
     args = parser.parse_args(argv)
-    out = args.out or (REPORTS / "tmp" if args.pages else REPORTS)
+    if args.update and not args.pages:
+        parser.error("--update needs --pages: the pages to measure again")
+    out = args.out or (REPORTS / "tmp" if args.pages and not args.update else REPORTS)
 
     if not CHROMIUM.is_file():
         print(f"{CHROMIUM} is missing: apt-get install chromium", file=sys.stderr)
@@ -481,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="quality-site-") as scratch:
         site = args.site or build(Path(scratch) / "site")
         pages = site_pages(site)
+        every_path = [path for _, path in pages]
         if args.pages:
             pages = select(pages, args.pages)
         # Lighthouse's full reports (not committed): beside a report written elsewhere, so two
@@ -522,10 +533,27 @@ def main(argv: list[str] | None = None) -> int:
             else None
         )
 
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    for result in results:
+        result["measured"] = now
+    date = now
+    if args.update:
+        previous = json.loads((out / "quality.json").read_text("utf-8"))
+        fresh = {r["path"]: r for r in results}
+        kept = {r["path"]: r for r in previous["pages"]}
+        results = [
+            fresh.get(path)
+            or kept.get(path)
+            or {"name": path, "path": path, "error": "not measured: new since the last report"}
+            for path in every_path
+        ]
+        date = f"{previous['date'].split(';')[0]}; measured again on {now}: " + ", ".join(
+            f"/{path}" for path in fresh
+        )
     measured = [r for r in results if not (r.get("missing") or r.get("error"))]
     bench = [b for r in measured for b in r["lighthouse"]["benchmark_index"] if b]
     report = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": date,
         "lighthouse_version": measured[0]["lighthouse"]["lighthouse_version"] if measured else None,
         "chromium": chromium,
         "node": subprocess.run(["node", "--version"], capture_output=True, text=True)
@@ -533,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         .lstrip("v"),
         "axe_version": measured[0]["axe"]["light"]["axe_version"] if measured else None,
         "runs": args.runs,
-        "subset": bool(args.pages),
+        "subset": bool(args.pages) and not args.update,
         "search_index": search_index,
         "benchmark_index_range": (
             f"{min(bench):.0f} to {max(bench):.0f} (median {statistics.median(bench):.0f})"

@@ -23,6 +23,17 @@
     for (var j = 0; j < cells.length; j++) cells[j].setAttribute("tabindex", "0");
   }
 
+  // Code blocks below the fold are not laid out until they near the screen
+  // (content-visibility in docs/assets/site.css); give each the height it will
+  // have, from its number of lines, so that laying it out moves nothing. Reading
+  // textContent needs no layout.
+  var blocks = document.querySelectorAll(".md-typeset .highlight > pre > code");
+  for (var k = 0; k < blocks.length; k++) {
+    var text = blocks[k].textContent;
+    var lines = (text.match(/\n/g) || []).length + (/\n$/.test(text) ? 0 : 1);
+    blocks[k].parentNode.style.setProperty("--code-lines", String(lines));
+  }
+
   // Material's document$ emits after it has mounted the page's components.
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(fix);
