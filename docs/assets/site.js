@@ -7,9 +7,6 @@
  * - Each code block's copy button sits in its own <nav>, so a page with several
  *   code blocks has several unnamed navigation landmarks; a button bar is not
  *   navigation, so those <nav>s are made plain containers.
- * - Notebook code cells (mkdocs-jupyter) scroll sideways but cannot be focused,
- *   so keyboard users could not scroll them (`scrollable-region-focusable`);
- *   they get tabindex="0", as Material gives its own code blocks.
  */
 (function () {
   "use strict";
@@ -19,8 +16,6 @@
     if (search) search.setAttribute("aria-label", "Search");
     var navs = document.querySelectorAll("nav.md-code__nav:not([role])");
     for (var i = 0; i < navs.length; i++) navs[i].setAttribute("role", "none");
-    var cells = document.querySelectorAll(".jupyter-wrapper .highlight-ipynb:not([tabindex])");
-    for (var j = 0; j < cells.length; j++) cells[j].setAttribute("tabindex", "0");
   }
 
   // Code blocks below the fold are not laid out until they near the screen
