@@ -386,6 +386,41 @@ def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
     )
 
 
+@pytest.mark.parametrize(
+    ("system", "stored", "expected"),
+    [
+        ("dark", None, "slate"),  # a first visit follows the system from the first paint
+        ("light", None, "default"),
+        ("dark", {"index": 1, "color": {"media": "(prefers-color-scheme: light)",
+                                       "scheme": "default", "primary": "indigo",
+                                       "accent": "indigo"}}, "default"),  # a stored choice wins
+    ],
+)
+def test_the_scheme_is_applied_before_materials_javascript_runs(
+    browser: Browser, base_url: str, system: str, stored, expected: str
+):
+    """docs/overrides/partials/javascripts/palette.html sets the scheme while the page is
+    parsed: with Material's bundle blocked, the body already has it."""
+    with new_page(browser, color_scheme=system) as (page, _):
+        page.route("**/assets/javascripts/bundle.*.min.js", lambda route: route.abort())
+        if stored is not None:
+            page.goto(base_url)  # __md_set: Material's inline helper, stored under its scope
+            page.evaluate("value => __md_set('__palette', value)", stored)
+        page.goto(base_url + EXPLORER)
+        scheme = page.locator("body").get_attribute("data-md-color-scheme")
+        media = page.locator("body").get_attribute("data-md-color-media")
+    assert scheme == expected, (
+        f"with the system in {system} mode and {'a stored' if stored else 'no stored'} choice, "
+        f"the page is drawn in {scheme!r} until Material's JavaScript runs, not {expected!r}: "
+        "see docs/overrides/partials/javascripts/palette.html"
+    )
+    if stored is None:
+        assert media == "(prefers-color-scheme)", (
+            f"data-md-color-media is {media!r}: it must be what Material's JavaScript sets "
+            "(the first option's), or setting it again restyles the page"
+        )
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_explorer_has_no_axe_violations(browser: Browser, base_url: str, scheme: str):
     from axe_playwright_python.sync_playwright import Axe
