@@ -391,9 +391,19 @@ def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
     [
         ("dark", None, "slate"),  # a first visit follows the system from the first paint
         ("light", None, "default"),
-        ("dark", {"index": 1, "color": {"media": "(prefers-color-scheme: light)",
-                                       "scheme": "default", "primary": "indigo",
-                                       "accent": "indigo"}}, "default"),  # a stored choice wins
+        (
+            "dark",
+            {
+                "index": 1,
+                "color": {
+                    "media": "(prefers-color-scheme: light)",
+                    "scheme": "default",
+                    "primary": "indigo",
+                    "accent": "indigo",
+                },
+            },
+            "default",
+        ),  # a stored choice wins
     ],
 )
 def test_the_scheme_is_applied_before_materials_javascript_runs(

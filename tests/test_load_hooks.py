@@ -92,7 +92,9 @@ def wrapped(page_html: str) -> list[tuple[float, float]]:
 def test_each_markdown_table_is_wrapped_once_and_other_tables_are_left_alone():
     out = table_skip.on_page_content(PAGE.format(long="x"), None, None, None)
     assert len(wrapped(out)) == 1, out
-    assert out.count('class="table-skip"') == 1, "a table in a code block or with a class was wrapped"
+    assert out.count('class="table-skip"') == 1, (
+        "a table in a code block or with a class was wrapped"
+    )
     assert out.replace(re.search(r'<div class="table-skip"[^>]*>', out).group(0), "", 1).replace(
         "</table></div>", "</table>", 1
     ) == PAGE.format(long="x"), "the hook changed more than the wrapper around the table"
@@ -119,11 +121,12 @@ def test_every_markdown_table_of_the_built_site_is_wrapped(site: Path):
             if any(a <= match.start() < b for a, b in code):
                 continue  # a table in a code block is text
             total += 1
-            if not content[: match.start()].endswith("rem\">"):
-                unwrapped.append(f"{page.relative_to(site)}: {content[match.start():][:80]!r}")
+            if not content[: match.start()].endswith('rem">'):
+                unwrapped.append(f"{page.relative_to(site)}: {content[match.start() :][:80]!r}")
     assert total > 10, f"only {total} Markdown tables found in the built site"
     assert not unwrapped, (
-        "these tables are not inside a <div class=\"table-skip\">, so the browser styles and "
+        'these tables are not inside a <div class="table-skip">, so the browser styles and '
         "lays them out at load even off screen; is docs/overrides/hooks/table_skip.py listed "
-        "under hooks: in mkdocs.yml, and does its TABLE pattern match them?\n" + "\n".join(unwrapped)
+        "under hooks: in mkdocs.yml, and does its TABLE pattern match them?\n"
+        + "\n".join(unwrapped)
     )

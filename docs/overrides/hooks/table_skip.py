@@ -122,7 +122,9 @@ def _grid_height(rows: list[list[str]], width_px: float) -> float:
     columns = max(len(r) for r in rows)
     cells = [[r[c] if c < len(r) else "" for r in rows] for c in range(columns)]
     widest = [max(len(t) for t in column) or 1 for column in cells]
-    narrowest = [max((len(w) for t in column for w in t.split()), default=1) or 1 for column in cells]
+    narrowest = [
+        max((len(w) for t in column for w in t.split()), default=1) or 1 for column in cells
+    ]
     room = (width_px - COLUMN_PAD_PX * columns) / CHAR_PX
     if sum(widest) <= room:
         widths = widest
