@@ -431,6 +431,25 @@ def test_the_scheme_is_applied_before_materials_javascript_runs(
         )
 
 
+def test_the_html_classes_material_sets_are_there_early_and_undone_without_material(
+    browser: Browser, base_url: str
+):
+    """docs/overrides/main.html sets `js` (for `no-js`) and `js-focus-visible` in the head;
+    Material's script would set them later and restyle the page. Without Material's script,
+    docs/assets/site.js puts `no-js` back so the no-JavaScript styles apply."""
+    with new_page(browser) as (page, _):
+        page.goto(base_url)
+        classes = page.evaluate("document.documentElement.className").split()
+        page.route("**/assets/javascripts/bundle.*.min.js", lambda route: route.abort())
+        page.goto(base_url + EXPLORER)
+        blocked = page.evaluate("document.documentElement.className").split()
+    assert "js" in classes and "no-js" not in classes and "js-focus-visible" in classes, classes
+    assert "no-js" in blocked and "js" not in blocked and "js-focus-visible" not in blocked, (
+        f"with Material's script blocked, <html> has the classes {blocked}: "
+        "docs/assets/site.js should have put `no-js` back"
+    )
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_explorer_has_no_axe_violations(browser: Browser, base_url: str, scheme: str):
     from axe_playwright_python.sync_playwright import Axe

@@ -30,6 +30,13 @@
   }
 
   // Material's document$ emits after it has mounted the page's components.
+  // Without it, Material's script did not run: undo the classes that
+  // docs/overrides/main.html set early on its behalf, so the no-JavaScript
+  // styles apply.
+  if (!window.document$) {
+    document.documentElement.classList.replace("js", "no-js");
+    document.documentElement.classList.remove("js-focus-visible");
+  }
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(fix);
   } else if (document.readyState === "loading") {
