@@ -6,13 +6,15 @@ Each table of a page's content is wrapped, when the site is built, in
 auto``: the browser skips styling and laying out a table that is off screen, and does
 the work when the reader scrolls near it. Tables were the largest cost of loading the
 pages that have many (the errata, "The cost of clipping": Lighthouse's mobile
-Performance rose from the 80s to the high 90s; scripts/quality.py, reports/quality.md).
+Performance went from 86 and 81 to 96 and 95; scripts/quality.py, reports/quality.md).
 
 A skipped table takes the height the CSS reads from its div: ``--table-phone`` on
 narrow screens (where tables inside ``<div class="stack-on-phone">`` are cards, one
 per row) and ``--table-wide`` elsewhere, in rem, estimated here from the text of each
-cell. The estimate is on the high side on purpose, and ``tests/test_reading.py``
-checks it against the laid-out height of every table of the site at 390 and 1366 px:
+cell (a table stacks when it has the ``role`` that docs/overrides/hooks/phone_tables.py,
+listed before this hook in mkdocs.yml, gives it). The estimate is on the high side on
+purpose, and ``tests/test_reading.py`` checks it against the laid-out height of every
+table of the site at 390 and 1366 px:
 
 * never lower than the real height: a skipped box lower than its table would lay its
   rows over what follows it while the browser answers a script's questions about them
@@ -42,7 +44,7 @@ TABLE = re.compile(r"<table\b(?![^>]*\bclass=)[^>]*>.*?</table>", re.S)
 ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.S)
 CELL = re.compile(r"<t([hd])\b[^>]*>(.*?)</t[hd]>", re.S)
 TAG = re.compile(r"<[^>]+>")
-STACK_OPEN = '<div class="stack-on-phone">'
+STACKED = '<table role="table">'
 
 # Material's table metrics, in rem (its root font size is 20 px on these screens):
 FONT = 0.64  # the table's font size (.64rem)
@@ -67,13 +69,14 @@ MARGIN = 1.15  # and 15 % on top
 
 def on_page_content(page_html: str, page, config, files) -> str:
     out, last = [], 0
-    stacked = _stacked_spans(page_html)
     pre = [m.span() for m in PRE.finditer(page_html)]
     for match in TABLE.finditer(page_html):
         start, end = match.span()
         if any(a <= start < b for a, b in pre):
             continue
-        phone, wide = estimate(match.group(0), any(a <= start < b for a, b in stacked))
+        # phone_tables.py (listed before this hook) gives role="table" to exactly the
+        # tables that stack into cards on phones.
+        phone, wide = estimate(match.group(0), STACKED in match.group(0)[:100])
         out.append(page_html[last:start])
         out.append(
             f'<div class="table-skip" style="--table-phone: {phone:.1f}rem; '
@@ -82,22 +85,6 @@ def on_page_content(page_html: str, page, config, files) -> str:
         last = end
     out.append(page_html[last:])
     return "".join(out)
-
-
-def _stacked_spans(text: str) -> list[tuple[int, int]]:
-    """Where the <div class="stack-on-phone"> blocks are (their tables become cards)."""
-    spans, start = [], text.find(STACK_OPEN)
-    tag = re.compile(r"<(/?)div\b[^>]*>")
-    while start != -1:
-        depth, end = 0, len(text)
-        for m in tag.finditer(text, start):
-            depth += -1 if m.group(1) else 1
-            if depth == 0:
-                end = m.end()
-                break
-        spans.append((start, end))
-        start = text.find(STACK_OPEN, end)
-    return spans
 
 
 def _text(cell_html: str) -> str:
