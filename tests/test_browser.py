@@ -363,6 +363,32 @@ def test_search_finds_a_page_by_a_word_from_its_body(page: Page, base_url: str):
     expect(explorer.first).to_be_attached(timeout=15_000)
 
 
+def test_the_search_index_is_requested_once_after_the_page_has_loaded_and_painted(
+    page: Page, base_url: str
+):
+    """docs/overrides/partials/javascripts/search-index-after-paint.html holds back Material's
+    request for the index (its largest file) until the load event and a painted frame."""
+    with page.expect_response("**/search/search_index.json", timeout=15_000) as response:
+        page.goto(base_url + EXPLORER, wait_until="load")
+    response.value.finished()  # its timing entry is there once it has arrived
+    timing = page.evaluate(
+        """() => ({
+            index: performance.getEntriesByType("resource")
+                .filter(e => e.name.split("?")[0].endsWith("/search/search_index.json"))
+                .map(e => e.startTime),
+            load: performance.getEntriesByType("navigation")[0].loadEventEnd,
+            paint: performance.getEntriesByName("first-contentful-paint").map(e => e.startTime),
+        })"""
+    )
+    assert len(timing["index"]) == 1, f"the search index was requested {len(timing['index'])} times"
+    (index,), (paint,) = timing["index"], timing["paint"]
+    assert index >= timing["load"] and index >= paint, (
+        f"the search index was requested {index:.0f} ms into the load, before the load event "
+        f"({timing['load']:.0f} ms) or the first paint ({paint:.0f} ms): does Material still send "
+        "it with XMLHttpRequest, as search-index-after-paint.html expects?"
+    )
+
+
 def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
     page.goto(base_url + EXPLORER)
     body = page.locator("body")

@@ -5,12 +5,15 @@ built site:
   ``[data-md-color-switching]`` rule, which restyled every element twice at each load;
 * docs/overrides/hooks/table_skip.py wraps each Markdown table in a
   ``<div class="table-skip">`` that the browser skips while it is off screen, with the
-  heights it will need on a phone and on a wide screen.
+  heights it will need on a phone and on a wide screen;
+* docs/overrides/main.html defers every script at the end of the body, and puts in the head
+  the script that holds the search index's request back until the page has painted
+  (docs/overrides/partials/javascripts/search-index-after-paint.html).
 
 What they buy is measured by scripts/quality.py (reports/quality.md). That the skipped
 tables are given at least, and not much more than, their real height is measured in a
-browser by tests/test_reading.py; that the palette toggle still works, by
-tests/test_browser.py.
+browser by tests/test_reading.py; that the palette toggle and search still work, and that
+the index is requested after the load event, by tests/test_browser.py.
 """
 
 from __future__ import annotations
@@ -131,4 +134,32 @@ def test_every_markdown_table_of_the_built_site_is_wrapped(site: Path):
         "lays them out at load even off screen; is docs/overrides/hooks/table_skip.py listed "
         "under hooks: in mkdocs.yml, and does its TABLE pattern match them?\n"
         + "\n".join(unwrapped)
+    )
+
+
+SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=[^>]*>")
+
+
+def test_every_script_of_every_built_page_is_deferred_and_runs_after_materials(site: Path):
+    problems, pages = [], 0
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text("utf-8")
+        if "assets/javascripts/bundle." not in text:
+            continue  # not a page of the site (a notebook copied as HTML, say)
+        pages += 1
+        name = page.relative_to(site)
+        tags = SCRIPT_SRC.findall(text)
+        blocking = [tag for tag in tags if not re.search(r"\sdefer[\s>]", tag)]
+        if blocking:
+            problems.append(f"{name}: not deferred: {blocking}")
+        if not tags or "assets/javascripts/bundle." not in tags[0]:
+            problems.append(f"{name}: Material's bundle is not the first script: {tags}")
+        head = text[: text.find("</head>")]
+        if "search_index" not in head:
+            problems.append(f"{name}: the search index's hold-back script is not in the head")
+    assert pages > 20, f"only {pages} pages of the site found"
+    assert not problems, (
+        "a script without `defer` holds up the first paint until it has downloaded and run; "
+        "the scripts block of docs/overrides/main.html adds `defer` to Material's tags and to "
+        "its own (a page template that bypasses it would show here):\n" + "\n".join(problems)
     )
