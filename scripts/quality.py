@@ -342,7 +342,7 @@ def markdown(report: dict) -> str:
     index = report.get("search_index")
     if index:
         lines.append(
-            f"- Search index (fetched by every page, parsed on the main thread): "
+            f"- Search index (fetched by every page once it has loaded and painted, parsed on the main thread): "
             f"{index['bytes'] / 1024:.0f} KiB, {index['gzip_bytes'] / 1024:.0f} KiB gzip-compressed."
         )
     lines += [

@@ -218,9 +218,6 @@
     for (var i = 0; i < roots.length; i++) setup(roots[i]);
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  // Loaded with `defer` (docs/overrides/main.html): the page is parsed when this runs.
+  start();
 })();

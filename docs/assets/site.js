@@ -37,10 +37,10 @@
     document.documentElement.classList.replace("js", "no-js");
     document.documentElement.classList.remove("js-focus-visible");
   }
+  // Loaded with `defer` after Material's bundle (docs/overrides/main.html): the page is
+  // parsed when this runs.
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(fix);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", fix);
   } else {
     fix();
   }
