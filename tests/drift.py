@@ -39,6 +39,24 @@ NOT_LIBRARIES = {"Python"}
 CANDIDATE = re.compile(
     r"\bas\s+of\s+(?P<name>[A-Za-z][\w-]*)\s+(?P<version>v?\d+(?:\.\d+)*(?:[.+-]?[a-z]+\d*)*)"
 )
+# Source links to a pinned library's repository, and how that repository names the
+# pinned version's tag. A link to a branch (main, master) reads whatever the branch
+# holds today; a link to another version's tag goes stale when the pin moves.
+REPOS = {
+    "pytorch/pytorch": ("torch", "v{}"),
+    "huggingface/transformers": ("transformers", "v{}"),
+    "huggingface/accelerate": ("accelerate", "v{}"),
+    "Lightning-AI/pytorch-lightning": ("lightning", "{}"),
+    "deepspeedai/DeepSpeed": ("deepspeed", "v{}"),
+    "keras-team/keras": ("keras", "v{}"),
+    "jax-ml/jax": ("jax", "jax-v{}"),
+    "google-deepmind/optax": ("optax", "v{}"),
+    "tensorflow/tensorflow": ("tensorflow-cpu", "v{}"),
+    "pytorch/opacus": ("opacus", "v{}"),
+}
+SOURCE_LINK = re.compile(
+    r"https://github\.com/(?P<repo>[\w.-]+/[\w.-]+)/(?:blob|tree)/(?P<ref>[^/\s)]+)"
+)
 PIN = re.compile(r"^\s*(?P<package>[A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*(?P<version>[^\s;#]+)")
 
 
@@ -112,8 +130,22 @@ def _message(where: str, stamp: str, name: str, version: str, pins: dict[str, st
     return None
 
 
+def _link_message(where: str, repo: str, ref: str, pins: dict[str, str]) -> str | None:
+    package, tag_form = REPOS[repo]
+    tag = tag_form.format(pins.get(normalise(package), "<pin>"))
+    if ref == tag or re.fullmatch(r"[0-9a-f]{7,40}", ref):
+        return None
+    if ref in ("main", "master") or re.search(r"\d+\.\d+", ref):
+        return (
+            f"{where}: links {repo} at {ref!r}, but the site checks {package} at its pin: "
+            f"link the tag {tag} (or the commit read), after checking the sentence against it."
+        )
+    return None
+
+
 def stale_stamps(root: Path) -> list[str]:
-    """One message per version stamp under root/docs that differs from root/constraints.txt."""
+    """One message per version stamp or source link under root/docs that differs from
+    root/constraints.txt."""
     pins = read_pins(root / "constraints.txt")
     problems = []
     for page in pages(root / "docs"):
@@ -130,4 +162,11 @@ def stale_stamps(root: Path) -> list[str]:
             message = _message(where, stamp, name, version, pins)
             if message:
                 problems.append(message)
+        for number, line in prose:
+            for link in SOURCE_LINK.finditer(line):
+                if link.group("repo") in REPOS:
+                    where = f"{page.relative_to(root).as_posix()}:{number}"
+                    message = _link_message(where, link.group("repo"), link.group("ref"), pins)
+                    if message:
+                        problems.append(message)
     return problems

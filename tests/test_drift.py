@@ -87,3 +87,17 @@ def test_unpinned_libraries_and_other_forms_are_flagged(tmp_path):
     assert "Megatron is not one of the libraries" in problems[1]
     assert 'Write it as "as of PyTorch 2.13.0"' in problems[2]
     assert 'Write it as "as of PyTorch 2.13.0"' in problems[3]
+
+
+def test_a_source_link_to_a_branch_or_another_tag_fails(tmp_path):
+    page = (
+        "# Title\n\n"
+        "[a](https://github.com/pytorch/pytorch/blob/main/torch/nn/utils/clip_grad.py)\n"
+        "[b](https://github.com/pytorch/pytorch/blob/v2.12.0/torch/optim/adamw.py)\n"
+        "[c](https://github.com/pytorch/pytorch/blob/v2.13.0/torch/optim/adamw.py)\n"
+        "[d](https://github.com/deepspeedai/DeepSpeed/blob/d98e8a6/deepspeed/x.py)\n"
+        "[e](https://github.com/clipping-guide/clipping-guide/blob/main/README.md)\n"
+    )
+    problems = drift.stale_stamps(make_tree(tmp_path, page))
+    assert [p.split(":")[1] for p in problems] == ["3", "4"], report(problems)
+    assert "link the tag v2.13.0" in problems[0]
