@@ -14,9 +14,9 @@ BIN := $(VENV)/bin
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 export NO_MKDOCS_2_WARNING := 1
 
-# Snippets that differ from main (committed on this branch, staged, or not yet added).
-CHANGED = $(sort $(shell { git diff --name-only main -- snippets; git ls-files --others --exclude-standard snippets; } 2>/dev/null | grep '\.md$$'))
-SNIPPETS ?= $(CHANGED)
+# Snippets changed since the merge base with the upstream branch, new ones included;
+# `all` where no base is known (tests/support/changed.py), never silently none.
+SNIPPETS ?= $(shell $(PYTHON) -m tests.support.changed)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: serve test check outputs format build lock clean python-version
@@ -40,21 +40,31 @@ $(VENV)/.installed: requirements.txt constraints.txt
 serve: $(VENV)/.installed
 	MKDOCS_STRICT=false $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
-# The whole suite, then every snippet again on one thread: a printed output that
-# depends on the thread count fails here, not only in CI. That second pass runs
-# one pytest-xdist worker per core, each snippet on one thread.
+# Another CPU's numeric path: one thread, ATen's portable kernels instead of the
+# AVX2/AVX-512 ones, MKL's reproducible mode. An output that changes under it changes
+# on some reader's machine (Intel or AMD, any core count).
+OTHER_CPU_PATH := OMP_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE
+
+# The whole suite, then every snippet again on another CPU's numeric path, so a
+# printed output that depends on the kernels or the thread count fails here, on any
+# machine. That second pass runs one pytest-xdist worker per core.
 test: $(VENV)/.installed
 	$(PYTEST)
-	OMP_NUM_THREADS=1 $(PYTEST) -q -n auto snippets
+	$(OTHER_CPU_PATH) $(PYTEST) -q -n auto snippets
 
+# The quick loop: lint, the rules, the claim tests, the strict build (notebooks from
+# the cache `make serve` keeps, a changed one runs) with its links and anchors, and
+# the changed snippets on this machine's path and then on another CPU's.
+CHECK_SNIPPETS = $(filter-out all,$(SNIPPETS)) $(if $(filter all,$(SNIPPETS)),snippets)
 check: $(VENV)/.installed
-	$(PYTEST) -q tests/test_lint.py tests/test_snippet_rules.py tests/test_rule_checker.py \
-	  tests/test_build_report.py tests/test_workflows.py $(filter-out all,$(SNIPPETS)) \
-	  $(if $(filter all,$(SNIPPETS)),snippets)
+	SUITE_NOTEBOOK_CACHE=1 $(PYTEST) -q tests/test_lint.py tests/test_snippet_rules.py \
+	  tests/test_rule_checker.py tests/test_build_report.py tests/test_workflows.py \
+	  tests/test_drift.py tests/claims tests/test_site.py $(CHECK_SNIPPETS)
+	$(if $(strip $(CHECK_SNIPPETS)),$(OTHER_CPU_PATH) $(PYTEST) -q $(CHECK_SNIPPETS))
 
 outputs: $(VENV)/.installed
-	@test -n "$(SNIPPETS)" || { echo "No changed snippet; name some: make outputs SNIPPETS=snippets/<page>/<idea>.md (or SNIPPETS=all)"; exit 1; }
-	$(PYTEST) -q --update-outputs $(filter-out all,$(SNIPPETS)) $(if $(filter all,$(SNIPPETS)),snippets)
+	@test -n "$(strip $(SNIPPETS))" || { echo "No snippet changed since the merge base; name some: make outputs SNIPPETS=snippets/<page>/<idea>.md (or SNIPPETS=all)"; exit 1; }
+	$(PYTEST) -q --update-outputs $(CHECK_SNIPPETS)
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format tests scripts benchmarks docs/overrides

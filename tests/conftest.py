@@ -36,12 +36,14 @@ class BackgroundBuild:
     def __init__(self) -> None:
         self.site = Path(tempfile.mkdtemp(prefix="strict-site-"))
         self.log = tempfile.TemporaryFile(mode="w+")
-        # MKDOCS_JUPYTER_CACHE=false: execute every notebook, even if `mkdocs serve`
-        # cached its output. os.environ already carries the network guard (tests/guards.py).
+        # Every notebook is executed, even if `mkdocs serve` cached its output; `make
+        # check` sets SUITE_NOTEBOOK_CACHE=1 to reuse that cache (a changed notebook still
+        # runs). os.environ already carries the network guard (tests/guards.py).
+        cache = os.environ.get("SUITE_NOTEBOOK_CACHE") == "1"
         env = {
             **os.environ,
             "NO_MKDOCS_2_WARNING": "1",
-            "MKDOCS_JUPYTER_CACHE": "false",
+            "MKDOCS_JUPYTER_CACHE": "true" if cache else "false",
             "MKDOCS_STRICT": "true",
         }
         self.process = subprocess.Popen(

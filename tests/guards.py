@@ -40,8 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     sitecustomize.block_network()
-    paths = [str(NETGUARD), str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
-    os.environ["PYTHONPATH"] = ":".join(dict.fromkeys(paths))  # every child process is guarded
+    paths = [
+        str(NETGUARD),
+        str(ROOT),
+        *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)),
+    ]
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        dict.fromkeys(paths)
+    )  # every child process is guarded
 
 
 def _is_code_block(item: pytest.Item) -> bool:

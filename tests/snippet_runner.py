@@ -260,7 +260,29 @@ def run_block(block, path: Path, update: bool) -> Outcome:
     line = fence.line if fence else block.lineno
     raise SnippetFailure(
         f"{where(path, line)}: the block printed something other than its expected output.\n"
-        f"{diff}\nIf the new output is right, rewrite it with "
+        f"{diff}\n{_what_to_do(path)}"
+    )
+
+
+def _what_to_do(path: Path) -> str:
+    from tests.support.changed import changed_snippets
+
+    in_repo = ROOT in path.resolve().parents
+    changed = changed_snippets() if in_repo else None
+    relative = path.resolve().relative_to(ROOT).as_posix() if in_repo else None
+    other_path = "ATEN_CPU_CAPABILITY" in os.environ or "MKL_CBWR" in os.environ
+    if (changed is not None and relative not in changed) or other_path:
+        why = "on another CPU path (one thread, portable kernels)" if other_path else "here"
+        return (
+            f"This output differs {why} from what was recorded"
+            + (", and you did not change this snippet" if changed is not None else "")
+            + ": it depends on the CPU (kernels, MKL, thread count), so it differs on some "
+            "reader's machine. Do not record this machine's number (`make outputs` would "
+            "make another CPU fail): print a value rounded to what float32 can promise, "
+            "or a statement about it, and record that."
+        )
+    return (
+        f"If the new output is right, rewrite it with "
         f"`{UPDATE_HINT.format(path=where(path, 0)[:-2])}` and check `git diff`; "
         "otherwise fix the code. (Print rounded numbers, so every CPU prints the same.)"
     )

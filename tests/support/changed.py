@@ -1,0 +1,45 @@
+"""Which snippets a contributor changed: `python -m tests.support.changed` prints them.
+
+Changed means different from the merge base with the branch's upstream (or, on a
+branch other than main without one, with the local main), committed or not, plus
+new files. Where no base is known it prints `all`: every snippet is then checked,
+never silently none. `make check` and `make outputs` read it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.paths import ROOT
+
+
+def _git(*args: str) -> str | None:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def merge_base() -> str | None:
+    """The commit this work started from, or None where it cannot be known."""
+    upstream = _git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
+    if upstream:
+        return _git("merge-base", "HEAD", upstream)
+    branch = _git("rev-parse", "--abbrev-ref", "HEAD")
+    if branch not in (None, "main", "HEAD") and _git("rev-parse", "--verify", "-q", "main"):
+        return _git("merge-base", "HEAD", "main")
+    return None
+
+
+def changed_snippets() -> list[str] | None:
+    """Snippet files changed since the merge base (None: no base known, check all)."""
+    base = merge_base()
+    if base is None:
+        return None
+    diff = _git("diff", "--name-only", base, "--", "snippets") or ""
+    new = _git("ls-files", "--others", "--exclude-standard", "snippets") or ""
+    names = {n for n in (diff + "\n" + new).split() if n.endswith(".md") and (ROOT / n).exists()}
+    return sorted(names)
+
+
+if __name__ == "__main__":
+    changed = changed_snippets()
+    print("all" if changed is None else "\n".join(changed))
