@@ -369,3 +369,82 @@ def main_guards(snippets: Path) -> list[str]:
         for offset, line in enumerate(fence.body)
         if re.match(r"\s*if\s+__name__\s*==", line)
     ]
+
+
+# A number in a page's prose that restates a snippet's output: a decimal with three or
+# more significant digits ("0.3162", "12.2147", "3.6e-4", "85 412.5"), outside code,
+# math and links, in the text that follows an include. It must be printed, to the
+# precision the prose gives, by a snippet included above it on the page. A number
+# after "=" or "≈" is worked out in the sentence itself, and a version is no output.
+SEP = "[ ,\u00a0\u2009\u202f]"
+PROSE_NUMBER = re.compile(
+    rf"(?<![\w.\-/])\d{{1,3}}(?:{SEP}\d{{3}})*(?:\.\d+)(?:e[-+]?\d+)?(?!\d|\.\d)"
+)
+PRINTED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+NOT_PROSE = re.compile(r"`[^`\n]*`|\$[^$\n]*\$|\]\([^)]*\)|<[^>\n]*>|https?://\S+")
+WORKED_OUT = re.compile(r"(?:[=≈]|\b(?:PyTorch|torch|[Ii]n|version|v))\s*$")
+
+
+def _output_text(snippet: Path) -> str:
+    return "\n".join("\n".join(f.body) for f in read_fences(snippet) if f.is_expected_output)
+
+
+def _printed(value: str, outputs: str) -> bool:
+    """Whether some number in `outputs` rounds to `value` at the precision `value` shows."""
+    plain = re.sub(SEP, "", value)
+    mantissa, _, exponent = plain.partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    half_unit = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+    target = float(plain)
+    printed = (
+        float(n) for n in PRINTED_NUMBER.findall(re.sub(rf"(?<=\d){SEP}(?=\d{{3}})", "", outputs))
+    )
+    return any(abs(n - target) <= half_unit * (1 + 1e-9) for n in printed)
+
+
+def stale_prose_numbers(docs: Path, snippets: Path) -> list[str]:
+    problems = []
+    for page in markdown_files(docs):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        # The output of each include by line, and the sections' first lines.
+        printed: dict[int, str] = {}
+        for number, line in enumerate(lines, 1):
+            include = INCLUDE.match(line)
+            if include and include.group("target"):
+                path = include_path(snippets, include.group("target"))
+                generated = include.group("target").startswith(GENERATED_INCLUDES)
+                if path.is_file():
+                    printed[number] = path.read_text() if generated else _output_text(path)
+        headings = [n for n, line in enumerate(lines, 1) if line.startswith("#")] + [len(lines) + 1]
+        for number, line in enumerate(lines, 1):
+            if number in printed or line.startswith("#") or "--8<--" in line:
+                continue
+            section_end = next(h for h in headings if h > number)
+            # A recorded benchmark table (GENERATED_INCLUDES) may be cited anywhere on its page.
+            above = [
+                out
+                for n, out in printed.items()
+                if n < number or GENERATED_INCLUDES in lines[n - 1]
+            ]
+            below = [out for n, out in printed.items() if number < n < section_end][:1]
+            if not above and not below:
+                continue
+            outputs = "\n".join(above + below)
+            prose = NOT_PROSE.sub(lambda m: " " * len(m.group(0)), line)
+            for found in PROSE_NUMBER.finditer(prose):
+                value = found.group(0)
+                digits = _significant_digits(re.sub(SEP, "", value).split("e")[0])
+                worked_out = WORKED_OUT.search(prose[: found.start()]) or re.match(
+                    r"\s*[=≈]", prose[found.end() :]
+                )
+                if digits < 3 or worked_out or _printed(value, outputs):
+                    continue
+                problems.append(
+                    f"{page}:{number}: says {value}, which neither the snippet after it in "
+                    "this section nor any included above it prints (to that precision). A "
+                    "number that restates an output must match it: copy it from the "
+                    "snippet's checked output, or update the sentence when `make outputs` "
+                    "changed the output. A value worked out in the sentence stands next to "
+                    "its = or ≈."
+                )
+    return problems

@@ -111,6 +111,22 @@ def test_a_python_block_without_checked_output_is_reported(tree):
     assert "quiet.md:1:" in problem and "expected-output" in problem
 
 
+def test_a_number_in_the_prose_that_no_output_prints_is_reported(tree):
+    docs, snippets = tree
+    (snippets / "topic" / "norm.md").write_text(
+        "```python\nprint(0.9999999)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n"
+        '```text title="Output"\n0.9999999\n```\n'
+    )
+    (docs / "page.md").write_text(
+        '# Page\n\nIts norm is 0.99999990:\n\n--8<-- "topic/norm.md"\n\n'
+        "Notice 0.9999998, rounded 1.00, and √2 ≈ 1.414; `0.12345` is code.\n"
+    )
+    [stale] = fences.stale_prose_numbers(docs, snippets)
+    assert stale.startswith(f"{docs / 'page.md'}:7: says 0.9999998"), stale
+    (docs / "page.md").write_text('# Page\n\n--8<-- "topic/norm.md"\n\nNotice 0.9999999.\n')
+    assert fences.stale_prose_numbers(docs, snippets) == []
+
+
 def test_unseeded_randomness_and_main_guards_are_reported(tree):
     _, snippets = tree
     (snippets / "topic" / "noisy.md").write_text(

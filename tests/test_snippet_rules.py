@@ -48,6 +48,10 @@ def test_no_snippet_prints_an_unrounded_float():
     assert not (problems := fences.unrounded_outputs(SNIPPETS)), report(problems)
 
 
+def test_every_number_the_prose_restates_is_printed_by_its_snippet():
+    assert not (problems := fences.stale_prose_numbers(DOCS, SNIPPETS)), report(problems)
+
+
 def test_every_python_snippet_shows_its_checked_output():
     problems = fences.python_blocks_without_output(SNIPPETS)
     assert not problems, report(problems)
