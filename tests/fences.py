@@ -29,22 +29,135 @@ EXPECTED_OUTPUT = (
 INCLUDE = re.compile(
     r"""^\s*(?P<escape>;?)--8<--\s*(?:(?P<quote>["'])(?P<target>.*?)(?P=quote))?\s*$"""
 )
-# Every way a block can draw random numbers: torch samplers and their *_like forms,
-# in-place samplers, nn.init, layers that initialise their weights at random (any
-# torch.nn layer with parameters, and Keras / Flax layers), dropout, numpy, random,
-# TensorFlow and an unseeded numpy Generator.
-RANDOMNESS = re.compile(
-    r"torch\.(randn|rand|randint|randperm|normal|bernoulli|multinomial|poisson)(_like)?\b"
-    r"|\.(normal_|uniform_|bernoulli_|exponential_|random_|cauchy_|log_normal_|geometric_)\("
-    r"|\bnn\.init\.\w+|\bnn\.(Linear|Bilinear|LazyLinear|Conv\w*|ConvTranspose\w*|LSTM\w*|GRU\w*"
-    r"|RNN\w*|Embedding\w*|MultiheadAttention|Transformer\w*|Dropout\w*|PReLU)\b"
-    r"|\bF\.dropout|\bnp\.random\.|\bdefault_rng\(\s*\)|(?<![\w.])random\.\w+\("
-    r"|\btf\.random\.|\bkeras\.(layers|Sequential|random)\b|\bnnx?\.(Dense|Linear)\b"
+# What draws random numbers, by qualified name after imports and aliases are resolved:
+# torch's samplers and their *_like forms, nn.init, dropout (module or functional),
+# layers that initialise their weights at random, numpy's, the standard library's,
+# TensorFlow's, Keras' and Flax's. A name ending in "." covers everything under it.
+RANDOM_CALLS = (
+    *(
+        f"torch.{f}{s}"
+        for f in (
+            "randn",
+            "rand",
+            "randint",
+            "randperm",
+            "normal",
+            "bernoulli",
+            "multinomial",
+            "poisson",
+        )
+        for s in ("", "_like")
+    ),
+    "torch.nn.init.",
+    "torch.nn.functional.dropout",
+    "torch.nn.functional.alpha_dropout",
+    "torch.nn.functional.feature_alpha_dropout",
+    "torch.nn.functional.gumbel_softmax",
+    "torch.nn.functional.rrelu",
+    "numpy.random.",
+    "random.",
+    "tensorflow.random.",
+    "keras.random.",
+    "keras.layers.",
+    "keras.Sequential",
+    "keras.Model",
+    "flax.nnx.Linear",
+    "flax.nnx.Dense",
+    "flax.linen.Dense",
 )
-SEEDING = re.compile(
-    r"manual_seed\(|default_rng\(\s*\d|random\.seed\(|np\.random\.seed\("
-    r"|set_random_seed\(|tf\.random\.set_seed\(|PRNGKey\(|jax\.random\.key\(|nnx\.Rngs\("
+# torch.nn layers that draw their initial weights (or drop at random when called).
+RANDOM_LAYERS = re.compile(
+    r"torch\.nn\.(Linear|Bilinear|LazyLinear|Conv\w*|ConvTranspose\w*|LSTM\w*|GRU\w*|RNN\w*"
+    r"|Embedding\w*|MultiheadAttention|Transformer\w*|Dropout\w*|PReLU|RReLU|LayerNorm)$"
 )
+IN_PLACE_SAMPLERS = {
+    "normal_",
+    "uniform_",
+    "bernoulli_",
+    "exponential_",
+    "random_",
+    "cauchy_",
+    "log_normal_",
+    "geometric_",
+}
+SEEDS = {
+    "torch.manual_seed",
+    "torch.random.manual_seed",
+    "numpy.random.seed",
+    "random.seed",
+    "keras.utils.set_random_seed",
+    "tensorflow.random.set_seed",
+    "tensorflow.keras.utils.set_random_seed",
+    "jax.random.PRNGKey",
+    "jax.random.key",
+    "flax.nnx.Rngs",
+    "lightning.seed_everything",
+    "lightning.pytorch.seed_everything",
+    "transformers.set_seed",
+    "accelerate.utils.set_seed",
+}
+# Seeded when given a seed: numpy.random.default_rng(0), random.Random(0).
+SEEDED_WITH_ARGUMENT = {"numpy.random.default_rng", "random.Random", "numpy.random.RandomState"}
+
+
+def _qualified(node: ast.AST, names: dict[str, str]) -> str | None:
+    """torch.nn.functional.dropout for F.dropout after `import torch.nn.functional as F`."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([names.get(node.id, node.id), *reversed(parts)])
+
+
+def _imported_names(tree: ast.Module) -> dict[str, str]:
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _is_random(name: str) -> bool:
+    if name in SEEDS or name in SEEDED_WITH_ARGUMENT:
+        return False
+    return bool(RANDOM_LAYERS.match(name)) or any(
+        name == r or (r.endswith(".") and name.startswith(r)) for r in RANDOM_CALLS
+    )
+
+
+def randomness_and_seeds(code: str) -> tuple[list[tuple[int, str]], list[int]]:
+    """(line, name) of each draw the block makes at its top level (not inside a def or
+    class, which runs when called), and the lines where it seeds."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return [], []
+    names = _imported_names(tree)
+    deferred = _definition_lines(code)
+    draws, seeds = [], []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _qualified(node.func, names) or ""
+        if name in SEEDS or (name in SEEDED_WITH_ARGUMENT and (node.args or node.keywords)):
+            seeds.append(node.lineno)
+        elif node.lineno in deferred:
+            continue
+        elif name in SEEDED_WITH_ARGUMENT:
+            draws.append((node.lineno, f"{name}() without a seed"))  # no global seed helps
+        elif _is_random(name):
+            draws.append((node.lineno, name))
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in IN_PLACE_SAMPLERS:
+            draws.append((node.lineno, f".{node.func.attr}"))
+    return sorted(draws), sorted(seeds)
 
 
 @dataclass(frozen=True)
@@ -256,26 +369,21 @@ def unseeded_snippets(snippets: Path) -> list[str]:
     problems = []
     for path in markdown_files(snippets):
         for fence in read_fences(path):
-            if not fence.is_runnable:
+            if not fence.is_runnable or fence.language != "python":
                 continue
-            code = "\n".join(fence.body)
-            seed = SEEDING.search(code)
-            # A draw inside a def or class runs when it is called, so only the draws the
-            # block makes at its top level must come after the first seed.
-            deferred = _definition_lines(code)
-            draws = [
-                d
-                for d in RANDOMNESS.finditer(code)
-                if seed is None
-                or (d.start() < seed.start() and code[: d.start()].count("\n") + 1 not in deferred)
+            draws, seeds = randomness_and_seeds("\n".join(fence.body))
+            first_seed = seeds[0] if seeds else None
+            early = [
+                (line, name)
+                for line, name in draws
+                if first_seed is None or line < first_seed or name.endswith("without a seed")
             ]
-            draw = draws[0] if draws else None
-            if draw:
-                line = fence.line + 1 + code[: draw.start()].count("\n")
-                when = "without seeding" if seed is None else "before it seeds"
+            if early:
+                line, name = early[0]
+                when = "without seeding" if first_seed is None else "before it seeds"
                 problems.append(
-                    f"{path}:{line}: this block draws random numbers (or initialises layers) "
-                    f"{when} ({draw.group(0).strip('.(')!r}); call torch.manual_seed(0) (or the "
+                    f"{path}:{fence.line + line}: this block draws random numbers (or "
+                    f"initialises layers) {when} ({name}); call torch.manual_seed(0) (or the "
                     "library's seed) first so its output is the same on every run."
                 )
     return problems

@@ -111,6 +111,27 @@ def test_a_python_block_without_checked_output_is_reported(tree):
     assert "quiet.md:1:" in problem and "expected-output" in problem
 
 
+@pytest.mark.parametrize(
+    ("code", "draw"),
+    [
+        ("from torch import randn\nx = randn(2)", "torch.randn"),
+        ("import torch.nn.functional as F\nimport torch\nF.dropout(torch.ones(2))", "dropout"),
+        ("from torch import nn\nlayer = nn.Linear(2, 2)", "torch.nn.Linear"),
+        ("import numpy as np\nrng = np.random.default_rng()\nrng.random()", "default_rng"),
+        ("import torch\nw = torch.empty(3).normal_()\ntorch.manual_seed(0)", ".normal_"),
+    ],
+)
+def test_the_seeding_rule_reads_names_as_imported(tree, code, draw):
+    _, snippets = tree
+    (snippets / "topic" / "draws.md").write_text(f"```python\n{code}\n```\n")
+    [problem] = fences.unseeded_snippets(snippets)
+    assert draw in problem, problem
+    seeded = "import torch\ntorch.manual_seed(0)\n" + code
+    (snippets / "topic" / "draws.md").write_text(f"```python\n{seeded}\n```\n")
+    if draw not in (".normal_", "default_rng"):
+        assert fences.unseeded_snippets(snippets) == []
+
+
 def test_a_number_in_the_prose_that_no_output_prints_is_reported(tree):
     docs, snippets = tree
     (snippets / "topic" / "norm.md").write_text(
