@@ -27,16 +27,23 @@ def _line_of(page: Path, needle: str) -> int:
     return 1
 
 
-def _cell(lines: list[str], start: int) -> tuple[list[str], str]:
-    """The failing cell's source and its exception line, from nbclient's report at start."""
+CELL_FRAME = re.compile(r"^Cell In\[\d+\], line (?P<line>\d+)")
+
+
+def _cell(lines: list[str], start: int) -> tuple[list[str], str, int]:
+    """The failing cell's source, its exception line and the line in the cell that
+    raised (1 where the traceback does not say), from nbclient's report at start."""
     rules = [i for i in range(start, min(len(lines), start + 400)) if lines[i].strip() == CELL_RULE]
     source = lines[rules[0] + 1 : rules[1]] if len(rules) >= 2 else []
-    error = ""
+    error, raised = "", 1
     for line in lines[(rules[1] if len(rules) >= 2 else start) :]:
+        frame = CELL_FRAME.match(line.strip())
+        if frame and raised == 1:
+            raised = int(frame["line"])
         if re.match(r"^\w*(Error|Exception)\w*: ", line):
             error = line.strip()
             break
-    return source, error
+    return source, error, raised
 
 
 def summarize(log: str, docs: Path) -> list[str]:
@@ -68,9 +75,11 @@ def summarize(log: str, docs: Path) -> list[str]:
                     "path (relative to snippets/) or add the snippet."
                 )
             elif "error occurred while executing the following cell" in what:
-                source, error = _cell(lines, index)
-                first = next((s for s in source if s.strip()), "")
-                line = _line_of(docs / page, first.strip())
+                source, error, raised = _cell(lines, index)
+                # The cell's source stands in the Jupytext file line for line.
+                first = next((i for i, s in enumerate(source) if s.strip()), 0)
+                start = _line_of(docs / page, source[first].strip()) - first if source else 1
+                line = start + raised - 1
                 problems.append(
                     f"docs/{page}:{line}: a notebook cell failed: {error or what}. Every assert in a "
                     "notebook is a claim its page makes: run the notebook (`jupytext --to ipynb`) "

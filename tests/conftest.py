@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
+from tests import build_log
+from tests.paths import DOCS, ROOT
 
 
 @dataclass(frozen=True)
@@ -88,22 +89,50 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         _background.pop().stop()  # never leave the build running, or its folder behind
 
 
-@pytest.fixture(scope="session")
-def strict_build() -> Build:
+_built: list[Build] = []
+
+
+def the_build() -> Build:
     """The whole site, built strictly once per run (see BackgroundBuild)."""
     if not _background:  # requested without being collected (e.g. through getfixturevalue)
         _background.append(BackgroundBuild())
-    return _background[0].result()
+    if not _built:
+        _built.append(_background[0].result())
+    return _built[0]
+
+
+@pytest.fixture(scope="session")
+def strict_build() -> Build:
+    return the_build()
+
+
+_build_failure_reported_by: list[str] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A failed build is one failure: the first test that needs the build fails with its
+    cause (file:line and what to do), every other one is skipped, naming that test. Any
+    test file run alone therefore explains the failure."""
+    if "strict_build" not in getattr(item, "fixturenames", ()):
+        return
+    build = the_build()
+    if build.returncode == 0:
+        return
+    if _build_failure_reported_by:
+        pytest.skip(
+            f"the strict build failed; the cause is reported by {_build_failure_reported_by[0]}"
+        )
+    _build_failure_reported_by.append(item.nodeid)
+    pytest.fail(
+        "`mkdocs build --strict` failed, so nothing that needs the built site was checked:\n"
+        + build_log.report(build.log, DOCS, build.returncode)
+        + "\n\nReproduce with `make build`. The whole build log:\n"
+        + build.log,
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")
 def site(strict_build: Build) -> Path:
-    """The built site; tests that need it fail (not skip) when the build failed, in one line:
-    the cause is reported once, by tests/test_site.py::test_strict_build_succeeds_without_warnings."""
-    if strict_build.returncode != 0:
-        pytest.fail(
-            "the strict build failed, so the built site cannot be checked; the cause is in the "
-            "failure of tests/test_site.py::test_strict_build_succeeds_without_warnings",
-            pytrace=False,
-        )
+    """The built site (a failed build never reaches a test: see pytest_runtest_setup)."""
     return strict_build.site

@@ -65,7 +65,7 @@ def test_a_failing_notebook_cell_names_the_notebook_line_and_error(tmp_path):
     notebook = '# %% [markdown]\n# # NB\n\n# %%\nx = 1\nassert x == 2, "the claim fails"\n'
     report, _ = build(tmp_path, {"index.md": "# A\n", "nb.py": notebook})
     assert report.startswith(
-        "docs/nb.py:5: a notebook cell failed: AssertionError: the claim fails."
+        "docs/nb.py:6: a notebook cell failed: AssertionError: the claim fails."
     )
 
 

@@ -23,9 +23,9 @@ def is_external(url: str) -> bool:
 def test_strict_build_succeeds_without_warnings(strict_build):
     # MkDocs' own log lines ("WARNING -  ..."); a notebook kernel's stderr is not the build's.
     warnings = [line for line in strict_build.log.splitlines() if re.match(r"WARNING\s+-", line)]
-    if strict_build.returncode != 0 or warnings:
+    if warnings:  # a failed build is reported before this test runs (tests/conftest.py)
         pytest.fail(
-            "`mkdocs build --strict` failed:\n"
+            "`mkdocs build --strict` warned:\n"
             + build_log.report(strict_build.log, DOCS, strict_build.returncode)
             + "\n\nReproduce with `make build`. The whole build log:\n"
             + strict_build.log,
