@@ -24,7 +24,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"
-CHROMIUM = Path("/usr/bin/chromium")
+# The browser the tests drive: Debian's Chromium, or any Chromium-based browser named by
+# SITE_BROWSER (e.g. "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome").
+CHROMIUM = Path(os.environ.get("SITE_BROWSER", "/usr/bin/chromium"))
 CHROMIUM_ARGS = (
     "--headless",
     "--no-sandbox",

@@ -41,8 +41,9 @@ def browser() -> Browser:
         return
     if not CHROMIUM.is_file():
         reason = (
-            f"{CHROMIUM} is missing, so the browser tests cannot run; "
-            "install Debian's Chromium with `apt-get install chromium`"
+            f"{CHROMIUM} is missing, so the browser tests cannot run; install Debian's "
+            "Chromium with `apt-get install chromium`, or set SITE_BROWSER to the path of "
+            "a Chromium-based browser (Chrome, Edge)"
         )
         if in_ci():
             pytest.fail(
