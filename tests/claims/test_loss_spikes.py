@@ -1,0 +1,232 @@
+"""Sweeps for the general sentences of docs/training/loss-spikes.md.
+
+- A masked skip (OLMo-core's 0/1 factor) leaves the state exactly as it was for
+  any finite gradient, writes NaN where the gradient is NaN or inf, and is safe
+  for both once the gradient is zeroed first: the snippet's own
+  `masked_adamw_step` / `safe_masked_adamw_step`, over seeds, hyperparameters,
+  gradient scales from 1e-30 to 1e30 and random non-finite entries.
+- GradScaler's scale falls to 0.0 and stays there, and a clean batch after
+  1/scale has overflowed writes NaN into the weights: the snippet's own `train`,
+  over seeds and initial scales.
+- AdamW's spike step, early and late in a run: there is no snippet for it on the
+  page (the adaptive-optimizers page measures it), so the sweep runs
+  `torch.optim.AdamW` itself, over betas, spike steps and seeds, and checks the
+  page's formula, its two regimes and its two printed values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tests.paths import DOCS
+from tests.support.claims import page_line, snippet_namespace
+
+PAGE = "training/loss-spikes.md"
+MASKED = "training/loss-spikes/masked_skip_writes_nan_unless_zeroed.md"
+SCALER = "training/loss-spikes/gradscaler_scale_underflows_to_zero.md"
+
+
+@pytest.fixture(scope="module")
+def masked():
+    return snippet_namespace(MASKED)
+
+
+@pytest.fixture(scope="module")
+def scaler():
+    return snippet_namespace(SCALER)
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().clone().contiguous().view(torch.int32)
+
+
+def _snapshot(p, state):
+    return [_bits(t) for t in (p, state["m"], state["v"], state["step"])]
+
+
+def _cases(seeds=range(12)):
+    """(seed, hyperparameters, finite gradient) for the masked-update sweeps."""
+    for seed in seeds:
+        g = torch.Generator().manual_seed(1000 + seed)
+        u = torch.rand(4, generator=g).tolist()
+        hyper = {
+            "lr": 10 ** (-4 + 3 * u[0]),
+            "betas": (0.8 + 0.19 * u[1], 0.9 + 0.0999 * u[2]),
+            "weight_decay": 0.2 * u[3],
+        }
+        for exponent in (-30, -8, 0, 3, 19, 30):
+            yield seed, hyper, 10.0**exponent * torch.randn(6, generator=g)
+
+
+def test_masked_skip_keeps_the_state_for_any_finite_gradient(masked):
+    where = page_line(PAGE, "With a finite gradient, a step skipped this way leaves")
+    step, trained = masked["masked_adamw_step"], masked["trained"]
+    for seed, hyper, grad in _cases():
+        p, state = trained(seed)
+        before = _snapshot(p, state)
+        step(p, grad, state, torch.tensor(0.0), **hyper)
+        after = _snapshot(p, state)
+        for name, a, b in zip(("weights", "m", "v", "step"), before, after):
+            assert torch.equal(a, b), (
+                f"{where}: a masked skip (factor 0) changed {name} with a finite"
+                f" gradient of scale {grad.abs().max().item():.1e} (seed {seed},"
+                f" {hyper}); the page says it leaves the state exactly as it was"
+            )
+
+
+def test_masked_skip_writes_nan_where_the_gradient_is_not_finite(masked):
+    where = page_line(PAGE, "With a NaN or an infinite gradient it does not")
+    step, trained = masked["masked_adamw_step"], masked["trained"]
+    for seed, hyper, grad in _cases():
+        g = torch.Generator().manual_seed(seed)
+        bad = torch.rand(6, generator=g) < 0.4
+        bad[seed % 6] = True  # at least one entry
+        kinds = torch.tensor([math.nan, math.inf, -math.inf])
+        grad = torch.where(bad, kinds[torch.randint(3, (6,), generator=g)], grad)
+        p, state = trained(seed)
+        before = _snapshot(p, state)
+        step(p, grad, state, torch.tensor(0.0), **hyper)
+        for name, t, b in zip(("weights", "m", "v"), (p, state["m"], state["v"]), before):
+            assert torch.equal(t.isnan(), bad), (
+                f"{where}: with factor 0 and a gradient non-finite at {bad.tolist()},"
+                f" {name} is NaN at {t.isnan().tolist()} (seed {seed}); the page says"
+                " the masked update writes NaN exactly where the gradient is not finite"
+            )
+            assert torch.equal(_bits(t)[~bad], b[~bad]), (
+                f"{where}: the masked skip also changed the finite entries of {name}"
+            )
+        assert torch.equal(_bits(state["step"]), before[3]), (
+            f"{where}: the step count moved on a masked skip (seed {seed})"
+        )
+
+
+def test_zeroing_the_gradient_first_makes_a_masked_skip_safe(masked):
+    where = page_line(PAGE, "A masked skip must first replace the skipped step's gradients")
+    step = masked["masked_adamw_step"]
+    safe, trained = masked["safe_masked_adamw_step"], masked["trained"]
+    kinds = (None, math.nan, math.inf, -math.inf)
+    for i, (seed, hyper, grad) in enumerate(_cases()):
+        kind = kinds[i % 4]
+        if kind is not None:
+            grad = grad.clone()
+            grad[i % 6] = kind
+        p, state = trained(seed)
+        before = _snapshot(p, state)
+        safe(p, grad, state, torch.tensor(0.0), **hyper)
+        assert all(torch.equal(a, b) for a, b in zip(before, _snapshot(p, state))), (
+            f"{where}: the zeroed-first masked skip changed the state (seed {seed},"
+            f" gradient entry {kind}); the page says it is safe for any gradient"
+        )
+        if kind is None:  # a step that is taken is the same step as before
+            p1, s1 = trained(seed)
+            p2, s2 = trained(seed)
+            step(p1, grad, s1, torch.tensor(1.0), **hyper)
+            safe(p2, grad, s2, torch.tensor(1.0), **hyper)
+            assert all(torch.equal(a, b) for a, b in zip(_snapshot(p1, s1), _snapshot(p2, s2))), (
+                f"{where}: zeroing first changed a step that is taken (factor 1)"
+            )
+
+
+# The initial scales: the default, powers of two, and two that are not.
+SCALES = [(0, 2.0**16), (1, 2.0**16), (2, 1.0), (3, 2.0**-100), (4, 3e-30), (5, 1000.0)]
+
+
+def _inverse(scale: float) -> float:
+    return torch.tensor(scale).double().reciprocal().float().item()
+
+
+@pytest.mark.parametrize(("seed", "init_scale"), SCALES)
+def test_gradscaler_scale_reaches_zero_stays_and_poisons_a_clean_batch(scaler, seed, init_scale):
+    where_zero = page_line(PAGE, "and it stays 0.0")
+    where_inf = page_line(PAGE, "Already from 2⁻¹²⁸, 144 skips from 2¹⁶")
+    train = scaler["train"]
+    length = int(math.log2(init_scale)) + 160  # 2^k reaches 0.0 after k + 150 skips
+    scales, weights = train([True] * length, seed=seed, init_scale=init_scale)
+    assert 0.0 in scales, f"{where_zero}: the scale never reached 0.0 in {length} skips"
+    zero = scales.index(0.0)
+    assert all(s == 0.0 for s in scales[zero:]), (
+        f"{where_zero}: the scale left 0.0 (seed {seed}, init {init_scale})"
+    )
+    first_inf = next(i for i, s in enumerate(scales) if math.isinf(_inverse(s)))
+    assert scales[first_inf] <= 2.0**-128 < scales[first_inf - 1], (
+        f"{where_inf}: 1/scale first overflows at scale {scales[first_inf]:.3g},"
+        " not where the scale falls to 2^-128"
+    )
+    if init_scale == 2.0**16:
+        assert (zero, first_inf) == (166, 144), (
+            f"{where_inf}: from 2^16, the scale reached 0.0 after {zero} skips and"
+            f" 1/scale overflowed after {first_inf}; the page says 166 and 144"
+        )
+    for skips, nan_expected in ((first_inf - 1, False), (first_inf, True), (zero + 5, True)):
+        scales, weights = train([True] * skips + [False] * 3, seed=seed, init_scale=init_scale)
+        nan = weights.isnan().all().item()
+        assert nan == nan_expected and (nan or weights.isfinite().all()), (
+            f"{where_inf}: after {skips} skips (scale {scales[skips]:.3g}, seed"
+            f" {seed}) clean batches left NaN weights: {nan}; the page says a clean"
+            " batch writes NaN once 1/scale is inf, and trains normally before"
+        )
+        if skips > zero:
+            assert all(s == 0.0 for s in scales[skips:]), (
+                f"{where_zero}: clean batches moved the scale off 0.0"
+            )
+
+
+def _adamw_spike(betas, spike_at, seed, n=128, lr=1e-3):
+    """|update| / lr of each coordinate at a spike step of torch.optim.AdamW.
+
+    The spike is 10^4 times an ordinary gradient and dominates every coordinate."""
+    g = torch.Generator().manual_seed(seed)
+    grads = (0.3 + 0.5 * torch.randn(spike_at + 1, n, generator=g)) / n**0.5
+    sign = torch.randn(n, generator=g).sign()
+    grads[spike_at] = 1e4 * sign / n**0.5
+    p = torch.nn.Parameter(torch.zeros(n))
+    opt = torch.optim.AdamW([p], lr=lr, betas=betas, weight_decay=0.0)
+    for grad in grads:
+        p.grad = grad.clone()
+        before = p.detach().clone()
+        opt.step()
+    return (p.detach() - before).abs() / lr
+
+
+@pytest.mark.parametrize("betas", [(0.9, 0.999), (0.9, 0.95), (0.95, 0.99)])
+def test_adamw_spike_step_early_follows_the_bias_corrected_formula(betas):
+    where = page_line(PAGE, "that is at most about the learning rate")
+    beta1, beta2 = betas
+    for seed in range(2):
+        for spike_at in (0, 1, 4, 9, 19, 49, 99):  # the first tens of steps
+            t = spike_at + 1
+            formula = (1 - beta1) / math.sqrt(1 - beta2) * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+            moved = _adamw_spike(betas, spike_at, seed)
+            assert ((moved - formula).abs() < 0.03 * formula).all(), (
+                f"{where}: betas {betas}, spike at step {t} (seed {seed}): coordinates"
+                f" moved by {moved.min().item():.3f} to {moved.max().item():.3f} x lr,"
+                f" not about the page's formula, {formula:.3f}"
+            )
+            assert moved.max().item() < 1.02, (
+                f"{where}: betas {betas}, spike at step {t} (seed {seed}): a coordinate"
+                f" moved by {moved.max().item():.3f} x lr; the page says at most about"
+                " the learning rate in the first tens of steps"
+            )
+
+
+@pytest.mark.parametrize("betas", [(0.9, 0.999), (0.9, 0.95), (0.95, 0.99), (0.8, 0.99)])
+def test_adamw_spike_step_late_moves_each_coordinate_by_the_bound(betas):
+    where = page_line(PAGE, "Once `v` has settled it is")
+    beta1, beta2 = betas
+    bound = (1 - beta1) / math.sqrt(1 - beta2)
+    late = math.ceil(5 / (1 - beta2))  # beta2^t below 0.007: v has settled
+    for seed in range(1 if betas == (0.9, 0.999) else 3):
+        moved = _adamw_spike(betas, late, seed)
+        assert ((moved - bound).abs() < 0.03 * bound).all(), (
+            f"{where}: betas {betas}, spike at step {late} (seed {seed}): coordinates"
+            f" moved by {moved.min().item():.3f} to {moved.max().item():.3f} x lr,"
+            f" not about (1 - beta1) / sqrt(1 - beta2) = {bound:.3f}"
+        )
+    printed = {(0.9, 0.999): "3.16", (0.9, 0.95): "0.45"}
+    if betas in printed:
+        assert f"{bound:.2f}" == printed[betas] and printed[betas] in (DOCS / PAGE).read_text(), (
+            f"{where}: the page's {printed[betas]} for betas {betas} is {bound:.4f}"
+        )
