@@ -207,8 +207,9 @@ assert sum(n > 1 for n in normal) <= 1 and max(normal) < 1.1
 # Normal gradient norms stay below 1 (on one step of one seed, the very
 # first, just above), so here the clip at 1.0 acts only at the corrupted
 # batches: clip, skip and ZClip differ only in what they do there. (The skip
-# rule on top of the clip, OLMo-core's recipe, would therefore be the same
-# run as the skip rule alone.)
+# rule on top of the clip, OLMo-core's recipe, would therefore differ from
+# the skip rule alone only where the clip acts: on that first step, and on
+# any corrupted batch the rule lets through.)
 
 # %% [markdown]
 # ## What a corrupted batch does to each run
