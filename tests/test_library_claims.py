@@ -7,6 +7,7 @@ names, update the page
 (and its "as of <Name> <version>" stamps), then this test.
 """
 
+import contextlib
 import inspect
 
 import pytest
@@ -34,6 +35,112 @@ def test_transformers_trainer_clips_through_accelerate():
     source = inspect.getsource(Trainer._clip_grad_norm)
     assert "self.accelerator.clip_grad_norm_(" in source, _recheck(
         "Hugging Face Trainer", "'it calls Accelerate's clip_grad_norm_'"
+    )
+    assert "self._mixed_mesh_grad_norm(" in source, _recheck(
+        "Hugging Face Trainer",
+        "'on DTensors of different meshes the Trainer bypasses Accelerate'",
+    )
+
+
+def test_transformers_max_grad_norm_zero_only_measures():
+    from transformers import Trainer
+
+    loop = inspect.getsource(Trainer._run_epoch)
+    assert "if self.args.max_grad_norm > 0:" in loop, _recheck(
+        "Hugging Face Trainer", "'unless you set it to 0'"
+    )
+    measure = inspect.getsource(Trainer._get_grad_norm)
+    assert 'clip_grad_norm_(model.parameters(), float("inf"))' in measure, _recheck(
+        "Hugging Face Trainer",
+        "'with max_grad_norm=0 the Trainer still calls Accelerate's clip_grad_norm_, "
+        "with max_norm=inf, only to measure the norm it logs'",
+    )
+
+
+def test_transformers_mixed_mesh_norm_per_mesh():
+    from transformers import Trainer
+
+    source = inspect.getsource(Trainer._mixed_mesh_grad_norm)
+    for wanted in (
+        "params_by_mesh[param.grad.device_mesh",
+        "get_total_norm([p.grad for p in params])",
+        "torch.linalg.vector_norm(torch.stack(norms))",
+        'if max_norm != float("inf"):',
+        "clip_grads_with_norm_(params, max_norm, total_norm)",
+    ):
+        assert wanted in source, _recheck(
+            "Hugging Face Trainer",
+            "'_mixed_mesh_grad_norm takes one norm per mesh, combines them and "
+            f"scales with the same two functions' (missing {wanted!r})",
+        )
+
+
+@pytest.fixture(scope="module")
+def accelerator():
+    import os
+
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")  # no accelerator probing
+    from accelerate import Accelerator
+
+    return Accelerator(cpu=True)
+
+
+@pytest.mark.parametrize("max_norm", [1.0, float("inf")])
+def test_accelerate_clip_calls_total_norm_then_scales(accelerator, max_norm):
+    from unittest import mock
+
+    import torch
+
+    utils = torch.nn.utils
+    names = ["get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_"]
+    p = torch.nn.Parameter(torch.zeros(3))
+    p.grad = torch.tensor([3.0, 4.0, 12.0])
+    with contextlib.ExitStack() as stack:
+        calls = {
+            name: stack.enter_context(mock.patch.object(utils, name, wraps=getattr(utils, name)))
+            for name in names
+        }
+        norm = accelerator.clip_grad_norm_([p], max_norm)
+    counts = {name: call.call_count for name, call in calls.items()}
+    scalings = 1 if max_norm < float("inf") else 0
+    assert counts == {
+        "get_total_norm": 1,
+        "clip_grads_with_norm_": scalings,
+        "clip_grad_norm_": 0,
+    }, _recheck(
+        "Accelerate",
+        f"'get_total_norm once, clip_grads_with_norm_ unless max_norm is inf, "
+        f"never torch.nn.utils.clip_grad_norm_' (max_norm={max_norm}: {counts}); "
+        "and the Hugging Face Trainer section, which says the same",
+    )
+    assert abs(norm.item() - 13.0) < 1e-5, _recheck("Accelerate", "'returns the pre-clip norm'")
+
+
+def test_accelerate_fsdp1_falls_through_for_other_parameters():
+    from accelerate import Accelerator
+
+    source = inspect.getsource(Accelerator.clip_grad_norm_)
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    sentence = (
+        "'under FSDP1 it uses the wrapped model's own clip_grad_norm_ only when "
+        "the parameters are exactly that prepared model's; any other list falls "
+        "through to the per-mesh path'"
+    )
+    assert "if parameters == [p for p in model.parameters()]:" in lines, _recheck(
+        "Accelerate", sentence
+    )
+    assert "return model.clip_grad_norm_(max_norm, norm_type)" in lines, _recheck(
+        "Accelerate", sentence
+    )
+    fall_through = (
+        "return self._clip_grad_norm_dtensor_aware(list(parameters), max_norm, norm_type=norm_type)"
+    )
+    assert lines[-1] == fall_through, _recheck("Accelerate", sentence)
+    per_mesh = inspect.getsource(Accelerator._clip_grad_norm_dtensor_aware)
+    assert "all_reduce" not in per_mesh and "full_tensor()" in per_mesh, _recheck(
+        "Accelerate",
+        "'on FSDP1's plain local shards it measures each rank's shard by its own "
+        "norm, with no all-reduce' (only DTensor norms are combined)",
     )
 
 
