@@ -1,0 +1,228 @@
+"""Claims of docs/training/fsdp.md about clipping FSDP2 (DTensor) gradients.
+
+The page's snippets start their own processes at import, so the sweep takes the
+snippet's definitions only (imports, functions, constants) and runs them in ranks
+it starts itself: gloo on 127.0.0.1, fork, a timeout on every wait, every process
+stopped at the end.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import math
+import multiprocessing
+import re
+import socket
+import traceback
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from tests.paths import SNIPPETS
+from tests.support.claims import page_line
+
+PAGE = "training/fsdp.md"
+SNIPPET = "training/fsdp/clip_grad_norm_inf_fails_on_empty_shard.md"
+SEEDS = range(2)
+FINITE_P = (1.0, 2.0, 3.0)
+MAX_NORM = 0.05  # below every norm here, so every clip scales
+
+
+def definitions(snippet: str) -> dict:
+    """The snippet's imports, functions and constant assignments, run without the
+    statements that start processes or print."""
+    source = re.search(r"```python\n(.*?)\n```", (SNIPPETS / snippet).read_text(), re.S)
+    tree = ast.parse(source.group(1))
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    tree.body = [
+        node
+        for node in tree.body
+        if isinstance(node, keep)
+        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple))
+    ]
+    namespace: dict = {"__name__": f"definitions:{snippet}"}
+    exec(compile(tree, snippet, "exec"), namespace)
+    return namespace
+
+
+SNIPPET_NS = definitions(SNIPPET)
+
+
+def model(out: int) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, out))
+
+
+def batch(seed: int, out: int):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(24, 8, generator=generator), torch.randn(24, out, generator=generator)
+
+
+def reference(seed: int, out: int, norm_type: float):
+    """One process, the whole model and batch: the norm and the clipped gradient."""
+    net = model(out)
+    x, y = batch(seed, out)
+    torch.nn.functional.mse_loss(net(x), y).backward()
+    norm = torch.nn.utils.clip_grad_norm_(net.parameters(), MAX_NORM, norm_type=norm_type)
+    return norm.item(), [p.grad.clone() for p in net.parameters()]
+
+
+def sharded(rank: int, world: int, mesh, seed: int, out: int):
+    from torch.distributed.fsdp import fully_shard
+
+    net = model(out)
+    for layer in [net[0], net[2], net]:
+        fully_shard(layer, mesh=mesh)
+    x, y = batch(seed, out)
+    xs, ys = x.chunk(world)[rank], y.chunk(world)[rank]
+    torch.nn.functional.mse_loss(net(xs), ys).backward()
+    return net
+
+
+def check(rank: int, world: int) -> list[str]:
+    """Every disagreement with one process, seen on this rank; the plain inf clip on
+    a model with empty shards goes last, since its failure breaks the group."""
+    from torch.distributed.device_mesh import init_device_mesh
+
+    mesh = init_device_mesh("cpu", (world,))
+    clip_inf_norm_ = SNIPPET_NS["clip_inf_norm_"]
+    problems = []
+
+    def compare(what, norm, net, expected_norm, expected_grads):
+        grads = [p.grad.full_tensor() for p in net.parameters()]
+        same = all(
+            torch.allclose(g, e, rtol=1e-5, atol=1e-7) for g, e in zip(grads, expected_grads)
+        )
+        if not (math.isclose(norm, expected_norm, rel_tol=1e-5) and same):
+            problems.append(
+                f"world {world}, {what}: norm {norm:.6g} vs one process {expected_norm:.6g}, same clip {same}"
+            )
+
+    for seed in SEEDS:
+        for out in (1, world):  # out=1: ranks >= 1 hold empty shards; out=world: none do
+            for p in FINITE_P:
+                net = sharded(rank, world, mesh, seed, out)
+                norm = torch.nn.utils.clip_grad_norm_(net.parameters(), MAX_NORM, norm_type=p)
+                compare(
+                    f"seed {seed}, out {out}, plain p={p}",
+                    norm.full_tensor().item(),
+                    net,
+                    *reference(seed, out, p),
+                )
+            net = sharded(rank, world, mesh, seed, out)
+            norm = clip_inf_norm_(net, MAX_NORM)
+            compare(
+                f"seed {seed}, out {out}, clip_inf_norm_",
+                norm.item(),
+                net,
+                *reference(seed, out, math.inf),
+            )
+            if out == world:  # no empty shard: the plain inf clip is right
+                net = sharded(rank, world, mesh, seed, out)
+                norm = torch.nn.utils.clip_grad_norm_(
+                    net.parameters(), MAX_NORM, norm_type=math.inf
+                )
+                compare(
+                    f"seed {seed}, plain inf, no empty shard",
+                    norm.full_tensor().item(),
+                    net,
+                    *reference(seed, out, math.inf),
+                )
+    net = sharded(rank, world, mesh, 0, 1)
+    empty = any(p.grad.to_local().numel() == 0 for p in net.parameters())
+    try:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), MAX_NORM, norm_type=math.inf)
+        outcome = "no error"
+    except RuntimeError as error:
+        outcome = str(error)
+    return problems + [("empty" if empty else "full", outcome)]
+
+
+def rank_main(rank, world, port, results):
+    try:
+        torch.set_num_threads(1)
+        dist.init_process_group(
+            "gloo",
+            init_method=f"tcp://127.0.0.1:{port}",
+            rank=rank,
+            world_size=world,
+            timeout=datetime.timedelta(seconds=20),
+        )
+        try:
+            results.put((rank, check(rank, world)))
+        finally:
+            dist.destroy_process_group()
+    except BaseException:
+        results.put((rank, traceback.format_exc()))
+
+
+def run(world: int) -> dict:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    ranks = [
+        context.Process(target=rank_main, args=(r, world, port, results)) for r in range(world)
+    ]
+    try:
+        for process in ranks:
+            process.start()
+        outputs = {}
+        for _ in ranks:
+            rank, output = results.get(timeout=120)
+            assert not isinstance(output, str), f"rank {rank} of {world} failed:\n{output}"
+            outputs[rank] = output
+        for process in ranks:
+            process.join(timeout=30)
+        return outputs
+    finally:
+        for process in ranks:
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_plain_clip_is_right_for_finite_p_and_fails_for_inf_on_an_empty_shard(world):
+    finite = page_line(PAGE, "`norm_type=2` and any other finite *p*")
+    failing = page_line(PAGE, "With `norm_type=inf` it fails whenever a rank holds an")
+    workaround = page_line(PAGE, "The workaround, `clip_inf_norm_`, takes the")
+    outputs = run(world)
+    problems = [p for rank in sorted(outputs) for p in outputs[rank][:-1]]
+    assert not problems, (
+        f"{finite} / {workaround}: on FSDP2 with world size {world} these clips no longer"
+        " match one process; fix the sentences (and the snippet) to say where they hold:\n"
+        + "\n".join(problems)
+    )
+    for rank, output in sorted(outputs.items()):
+        kind, outcome = output[-1]
+        if kind == "empty":
+            assert "cannot compute the infinity norm on an empty tensor" in outcome, (
+                f"{failing}: rank {rank} of {world} holds an empty shard, and plain"
+                f" clip_grad_norm_(norm_type=inf) gave {outcome!r}. If PyTorch fixed it,"
+                " say so with the version, and update the section and its snippet"
+            )
+        else:
+            assert outcome != "no error", (
+                f"{failing}: rank {rank} of {world} holds no empty shard but waits for one"
+                " that does; it finished the plain inf clip, which the page says it cannot"
+            )
+
+
+def test_torch_chunk_rounding_can_leave_a_rank_empty():
+    where = page_line(PAGE, "(5 rows over 4 ranks")
+    from torch.distributed.fsdp._fully_shard._fsdp_common import _chunk_with_empty
+
+    sizes = [len(c) for c in _chunk_with_empty(torch.zeros(5), 4, dim=0)]
+    assert sizes == [2, 2, 1, 0], f"{where}: FSDP2 now splits 5 rows over 4 ranks as {sizes}"
+    for rows in range(1, 12):  # fewer rows than ranks: some rank always holds nothing
+        for ranks in range(rows + 1, 9):
+            assert min(len(c) for c in _chunk_with_empty(torch.zeros(rows), ranks, dim=0)) == 0, (
+                where
+            )
