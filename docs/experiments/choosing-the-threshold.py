@@ -94,7 +94,8 @@ def readable_log_ticks(axis):
 # records the loss and the gradient norm before clipping at every step.
 #
 # The optimizer is SGD, so a threshold that clips every step here acts as a
-# smaller learning rate. With AdamW it would not: see
+# smaller learning rate. With AdamW it need not, since Adam divides out the
+# gradient's scale: see
 # [clipping with adaptive optimizers](../../guide/adaptive-optimizers/#a-threshold-that-clips-every-step).
 
 # %%
@@ -447,3 +448,10 @@ assert min(working) <= BAND[0] <= max(working)
 # - Sweep anyway, at the learning rate you will train with, and with several
 #   seeds (at 30, one seed in three trained): the working range found here
 #   belongs to this learning rate, this model and this data.
+# - Keep watching the fraction of clipped steps after you have chosen: the
+#   typical norm drifts over a long run. In long LLM runs the gradient norm
+#   rises towards the end of training, which
+#   [Defazio (2025)](https://arxiv.org/abs/2506.02285) traces to weight
+#   decay, normalisation layers and the learning-rate schedule acting
+#   together, so a threshold chosen from early norms can end up clipping
+#   every late step.
