@@ -1,12 +1,13 @@
 """Serve a built site on 127.0.0.1 and drive Debian's Chromium at it.
 
-Shared by the real-browser tests (tests/test_browser.py) and the quality report
-(scripts/quality.py), so both look at the site the same way:
+Shared by the real-browser tests (tests/test_browser.py) and Lighthouse CI
+(scripts/lighthouse.py), so both look at the site the same way:
 
 * :func:`serve` serves a folder on a free loopback port from a background thread,
   gzip-compressing text files as GitHub Pages does, and stops when the block ends;
-* :data:`CHROMIUM` and :data:`CHROMIUM_ARGS` are the browser and the flags both use
-  (Debian's package, never a downloaded browser; no background traffic);
+* :data:`CHROMIUM` is the browser both use (Debian's package, never a downloaded one) and
+  :data:`CHROMIUM_ARGS` the tests' flags (no background traffic; Lighthouse gets the same
+  from tools/lighthouse/lighthouserc.json);
 * :func:`page_paths` lists the site's pages, and :func:`is_local` tells whether a
   URL stays on this machine.
 """

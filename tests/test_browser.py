@@ -1,7 +1,7 @@
 """The built site in a real browser: Debian's Chromium, driven by Playwright.
 
 One browser and one local server (scripts/site_server.py, shared with
-scripts/quality.py) serve the whole module. Without /usr/bin/chromium these tests
+scripts/lighthouse.py) serve the whole module. Without /usr/bin/chromium these tests
 skip locally and fail in CI (CI=true), where .ci/run installs it.
 """
 
@@ -143,6 +143,25 @@ def test_every_page_loads_without_errors_or_external_requests(
     assert not problems, (
         f"{len(problems)} problem(s) over {len(paths)} pages (the site must load nothing from other hosts "
         "and log no errors):\n" + "\n".join(problems)
+    )
+
+
+def test_every_page_has_no_axe_violations_in_either_scheme(browser: Browser, base_url: str, site):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe, problems = Axe(), []
+    for system, scheme in (("light", "default"), ("dark", "slate")):
+        with new_page(browser, color_scheme=system) as (page, _):
+            for path in page_paths(site):
+                page.goto(base_url + path, wait_until="networkidle")
+                shown = page.locator("body").get_attribute("data-md-color-scheme")
+                assert shown == scheme, f"/{path} in a {system} system is drawn in {shown!r}"
+                results = axe.run(page)
+                if results.violations_count:
+                    problems.append(f"/{path} ({system}):\n{results.generate_report()}")
+    assert not problems, (
+        f"axe-core found violations on {len(problems)} page(s) and scheme(s):\n"
+        + "\n".join(problems)
     )
 
 
@@ -364,32 +383,6 @@ def test_search_finds_a_page_by_a_word_from_its_body(page: Page, base_url: str):
     expect(explorer.first).to_be_attached(timeout=15_000)
 
 
-def test_the_search_index_is_requested_once_after_the_page_has_loaded_and_painted(
-    page: Page, base_url: str
-):
-    """docs/overrides/partials/javascripts/search-index-after-paint.html holds back Material's
-    request for the index (its largest file) until the load event and a painted frame."""
-    with page.expect_response("**/search/search_index.json", timeout=15_000) as response:
-        page.goto(base_url + EXPLORER, wait_until="load")
-    response.value.finished()  # its timing entry is there once it has arrived
-    timing = page.evaluate(
-        """() => ({
-            index: performance.getEntriesByType("resource")
-                .filter(e => e.name.split("?")[0].endsWith("/search/search_index.json"))
-                .map(e => e.startTime),
-            load: performance.getEntriesByType("navigation")[0].loadEventEnd,
-            paint: performance.getEntriesByName("first-contentful-paint").map(e => e.startTime),
-        })"""
-    )
-    assert len(timing["index"]) == 1, f"the search index was requested {len(timing['index'])} times"
-    (index,), (paint,) = timing["index"], timing["paint"]
-    assert index >= timing["load"] and index >= paint, (
-        f"the search index was requested {index:.0f} ms into the load, before the load event "
-        f"({timing['load']:.0f} ms) or the first paint ({paint:.0f} ms): does Material still send "
-        "it with XMLHttpRequest, as search-index-after-paint.html expects?"
-    )
-
-
 def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
     page.goto(base_url + EXPLORER)
     body = page.locator("body")
@@ -475,13 +468,3 @@ def test_the_html_classes_material_sets_are_there_early_and_undone_without_mater
         f"with Material's script blocked, <html> has the classes {blocked}: "
         "docs/assets/site.js should have put `no-js` back"
     )
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_explorer_has_no_axe_violations(browser: Browser, base_url: str, scheme: str):
-    from axe_playwright_python.sync_playwright import Axe
-
-    with new_page(browser, color_scheme=scheme) as (page, _):
-        page.goto(base_url + EXPLORER, wait_until="networkidle")
-        results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()

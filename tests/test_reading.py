@@ -7,10 +7,7 @@ What a reader sees must be what they copy, so nothing may hide past an edge:
 * at 390×844 (a phone) no table is wider than the content column, and the cheat
   sheet's clipping call fits its block;
 * on both, inline code wraps only between identifiers, never inside one
-  (`model.pa` / `rameters()`);
-* on both, each table that the browser skips while it is off screen
-  (docs/overrides/hooks/table_skip.py) is given at least the height it takes once
-  shown, and less than twice that.
+  (`model.pa` / `rameters()`).
 
 One browser page visits every page once and measures it at both widths (loaded
 at one, resized to the other; the order alternates, so one resize per page). Over
@@ -90,20 +87,6 @@ MEASURE_TABLES = """() => {
   }));
 }"""
 
-# Each skipped table (div.table-skip) against the height the hook estimated for this
-# width (--table-phone below 720 px, --table-wide above, in rem): both in CSS pixels.
-MEASURE_TABLE_ROOM = """() => {
-  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
-  const name = innerWidth < 720 ? '--table-phone' : '--table-wide';
-  return [...document.querySelectorAll('.md-content .table-skip')]
-    .filter(d => d.getClientRects().length).map(d => ({
-      height: d.getBoundingClientRect().height,
-      estimate: parseFloat(getComputedStyle(d).getPropertyValue(name)) * rem,
-      header: [...d.querySelectorAll('thead th')].map(th => th.innerText.trim()).join(' | ')
-        || d.innerText.trim().split('\\n')[0].slice(0, 70),
-    }));
-}"""
-
 # Inline code (not in a code block) that wraps: each place where it wraps, and
 # whether the characters on both sides belong to one identifier.
 MEASURE_INLINE = r"""() => {
@@ -163,7 +146,6 @@ class Reading:
     phone_code: dict[str, list[dict]] = field(default_factory=dict)
     phone_tables: dict[str, list[dict]] = field(default_factory=dict)
     inline_breaks: dict[str, list[dict]] = field(default_factory=dict)
-    table_room: list[dict] = field(default_factory=list)
     key_lines: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -189,9 +171,6 @@ def reading(browser, base_url: str, site) -> Reading:  # noqa: F811 - the shared
                     page.set_viewport_size(size)
                 width = f"{size['width']} px"
                 breaks += [dict(b, width=width) for b in page.evaluate(MEASURE_INLINE)]
-                result.table_room += [
-                    dict(t, where=where, width=width) for t in page.evaluate(MEASURE_TABLE_ROOM)
-                ]
                 if size == DESKTOP:
                     result.desktop_code[where] = page.evaluate(MEASURE_CODE)
                     continue
@@ -248,26 +227,6 @@ def test_no_table_is_wider_than_the_column_on_a_phone(reading: Reading):
         "Give the table fewer or shorter columns, or let it stack into one card per row on "
         'phones: put <div class="stack-on-phone" markdown> and a blank line above it, a blank '
         'line and </div> below it (CONTRIBUTING.md, "Tables on phones"):\n' + "\n".join(wide)
-    )
-
-
-def test_skipped_tables_are_given_a_little_more_room_than_they_take(reading: Reading):
-    assert len(reading.table_room) > 20, (
-        f"only {len(reading.table_room)} skipped tables measured over two widths: "
-        "does docs/overrides/hooks/table_skip.py still wrap the site's tables?"
-    )
-    wrong = [
-        f"{t['where']} at {t['width']}: the table headed {t['header']!r} takes "
-        f"{t['height']:.0f} px, skipped it is given {t['estimate']:.0f} px"
-        for t in reading.table_room
-        if not t["height"] - 1 <= t["estimate"] <= 2 * t["height"]
-    ]
-    assert not wrong, (
-        f"{len(wrong)} table(s) get a height while skipped off screen that is lower than "
-        "their real height (their rows would lie over what follows them while a script "
-        "such as axe measures them) or more than twice it (the scroll bar would promise "
-        "a page much longer than it is). The estimate is docs/overrides/hooks/table_skip.py's "
-        "estimate(): adjust its characters per line or its widths there:\n" + "\n".join(wrong)
     )
 
 

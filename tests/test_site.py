@@ -105,6 +105,18 @@ def test_only_the_explorer_page_loads_the_explorer_assets(site: Path):
     )
 
 
+def test_the_sites_own_scripts_do_not_hold_up_the_first_paint(site: Path):
+    tags = [
+        (html, tag)
+        for html in pages(site)
+        for tag in re.findall(r"<script\b[^>]*\bsrc=[^>]*>", html.read_text("utf-8"))
+        if re.search(r"assets/(site|explorer)\.js", tag)
+    ]
+    assert len(tags) > 20, f"only {len(tags)} tags load assets/site.js or assets/explorer.js"
+    blocking = [f"{source(site, html)}: {tag}" for html, tag in tags if " defer" not in tag]
+    assert not blocking, "load the site's own scripts with `defer`:\n" + "\n".join(blocking)
+
+
 def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
     """Pages whose built HTML shows more (or fewer) code blocks than their snippets hold.
 

@@ -1,7 +1,7 @@
 /* Site-wide accessibility fixes to markup that Material for MkDocs generates,
  * applied on every page once Material has mounted its components (axe-core:
  * `aria-dialog-name`, `landmark-unique`, `scrollable-region-focusable`;
- * checked by scripts/quality.py).
+ * checked by tests/test_browser.py and Lighthouse CI).
  *
  * - The search overlay is a role="dialog" without a name: name it "Search".
  * - Each code block's copy button sits in its own <nav>, so a page with several
@@ -37,8 +37,8 @@
     document.documentElement.classList.replace("js", "no-js");
     document.documentElement.classList.remove("js-focus-visible");
   }
-  // Loaded with `defer` after Material's bundle (docs/overrides/main.html): the page is
-  // parsed when this runs.
+  // Loaded with `defer` after Material's bundle (extra_javascript in mkdocs.yml): the
+  // page is parsed when this runs.
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(fix);
   } else {
