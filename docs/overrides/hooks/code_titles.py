@@ -38,6 +38,12 @@ MARKER_LINE = re.compile(r"^[ \t]*<!-- code_titles: (?P<target>[\w./-]+\.md) -->
 OPENING = re.compile(r"^(?P<space>[ \t]*)(?P<fence>`{3,})python[ \t]*$")
 TORCHRUN = re.compile(r"^\s*# torchrun\b.*?\s(?P<name>[\w.-]+\.py)\s*$")
 HIGHLIGHT = re.compile(r"^\s*# highlight: (?P<edge>start|end)\s*$")
+OUTPUT = re.compile(
+    r'^(?P<space>[ \t]*)(?P<fence>`{3,})text[ \t]+(?P<options>title="[^"]*")[ \t]*$'
+)
+# Material's documented attribute: the block is left out of the search index, so a
+# result previews the page's prose and the index is smaller.
+NOT_SEARCHED = 'data-search-exclude=""'
 # pymdownx.snippets runs at 32, superfences reads fences from 31.05 on.
 PRIORITY = 31.5
 
@@ -120,11 +126,21 @@ class TitlePreprocessor(Preprocessor):
             options = f'title="{title_for(target, kept)}"'
             if marked:
                 options += f' hl_lines="{spans(marked)}"'
-            out.append(f"{space}{opening['fence']}python {options}")
+            out.append(f"{space}{opening['fence']} {{ .python {options} {NOT_SEARCHED} }}")
             out.extend(space + c if c else c for c in kept)
             out.append(lines[end])
             index = end + 1
             pending = None
+            # The snippet's expected output (the next fence, after its marker comment).
+            nxt = next((i for i in range(index, len(lines)) if lines[i].strip()), None)
+            if nxt is not None and lines[nxt].strip().startswith("<!--"):
+                nxt = next((i for i in range(nxt + 1, len(lines)) if lines[i].strip()), None)
+            output = OUTPUT.match(lines[nxt]) if nxt is not None else None
+            if output:
+                out.extend(lines[index:nxt])
+                fence = f"{output['space']}{output['fence']}"
+                out.append(f"{fence} {{ .text {output['options']} {NOT_SEARCHED} }}")
+                index = nxt + 1
         return out
 
 

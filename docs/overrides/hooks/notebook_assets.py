@@ -54,8 +54,7 @@ And it makes the pages light to load:
   ``loading="lazy"``; an SVG figure becomes two, one per colour scheme (see
   ``GREY_COLOUR`` below).
 
-Measured with scripts/quality.py (reports/quality.md). tests/test_hooks.py checks
-the result on the built site.
+tests/test_hooks.py checks the result on the built site.
 """
 
 from __future__ import annotations
@@ -223,7 +222,7 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
             return ""
     code = CODE.search(html)
     block = (
-        f'<div class="language-{code["lang"]} highlight"><pre><span></span>'
+        f'<div class="language-{code["lang"]} highlight" data-search-exclude><pre><span></span>'
         f"<code>{code['code']}</code></pre></div>\n"
         if code
         else ""
@@ -231,7 +230,8 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
     outputs = TEXT_OUTPUT.sub(
         lambda m: (
             f'<div class="nb-output" data-mime-type="text/plain">'
-            '<div class="language-text highlight"><span class="filename">Output</span>'
+            '<div class="language-text highlight" data-search-exclude>'
+            '<span class="filename">Output</span>'
             f"<pre><span></span><code>{m['text']}</code></pre></div>"
         ),
         outputs,
