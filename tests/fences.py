@@ -556,3 +556,37 @@ def stale_prose_numbers(docs: Path, snippets: Path) -> list[str]:
                     "its = or ≈."
                 )
     return problems
+
+
+# Every page opens with its answer: right under the title, an admonition titled "Answer"
+# (a notebook: its first Markdown cell starts with "**Answer:**"), so a reader who
+# arrives from a search meets the conclusion on the first screen and the proof after it.
+ANSWER_BOX = '!!! success "Answer"'
+NOTEBOOK_ANSWER = "**Answer:**"
+
+
+def pages_without_an_answer(docs: Path) -> list[str]:
+    problems = []
+    for page in markdown_files(docs):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        if lines and lines[0] == "---":  # front matter
+            lines = lines[lines.index("---", 1) + 1 :] if "---" in lines[1:] else []
+        body = [line for line in lines if line.strip()]
+        if len(body) < 2 or not body[0].startswith("# ") or body[1].strip() != ANSWER_BOX:
+            problems.append(
+                f"{page}:1: the page does not open with its answer. Right under the `# Title`, "
+                f"put `{ANSWER_BOX}` and, indented, one to three sentences and (for a page "
+                "about doing something) the include of a short snippet to copy "
+                '(CONTRIBUTING.md, "Answer first").'
+            )
+    for notebook in sorted((docs / "experiments").glob("*.py")):
+        text = notebook.read_text(encoding="utf-8")
+        first = re.search(r"^# %% \[markdown\][^\n]*\n(.*?)(?=^# %%|\Z)", text, re.M | re.S)
+        cell = [line[2:] for line in (first.group(1) if first else "").splitlines() if line.strip()]
+        if not any(line.startswith(NOTEBOOK_ANSWER) for line in cell[:3]):
+            problems.append(
+                f"{notebook}:1: the notebook's first Markdown cell does not open with "
+                f"{NOTEBOOK_ANSWER!r}: start it with the experiment's conclusion in one to "
+                'three sentences (CONTRIBUTING.md, "Answer first").'
+            )
+    return problems

@@ -7,11 +7,13 @@ What a reader sees must be what they copy, so nothing may hide past an edge:
 * at 390×844 (a phone) no table is wider than the content column, and the cheat
   sheet's clipping call fits its block;
 * on both, inline code wraps only between identifiers, never inside one
-  (`model.pa` / `rameters()`).
+  (`model.pa` / `rameters()`);
+* on both, each page's answer, and the block to copy in it, starts on the first
+  screen.
 
 One browser page visits every page once and measures it at both widths (loaded
-at one, resized to the other; the order alternates, so one resize per page). Over
-28 pages that takes 22 to 36 s here (2 shared cores), printed with -s.
+at one, resized to the other; the order alternates, so one resize per page); the
+time it took is printed with -s.
 
 Hidden content tabs and closed <details> are shown while measuring, so a block in
 a tab not yet clicked is checked too, and blocks that `content-visibility: auto`
@@ -117,6 +119,24 @@ MEASURE_INLINE = r"""() => {
   return found;
 }"""
 
+# Where the page's answer starts, scrolled to the top: the "Answer" box (a notebook:
+# its "Answer:" paragraph) and the first code block inside it, in CSS pixels from the
+# top of the window.
+MEASURE_ANSWER = """() => {
+  const content = document.querySelector('.md-content');
+  const title = [...content.querySelectorAll('.admonition-title')]
+    .find(t => t.textContent.trim() === 'Answer');
+  const box = title ? title.parentElement : [...content.querySelectorAll('strong')]
+    .find(s => s.textContent.trim() === 'Answer:');
+  if (!box) return null;
+  const code = title ? box.querySelector('pre') : null;
+  return {
+    top: box.getBoundingClientRect().top + scrollY,
+    code: code ? code.getBoundingClientRect().top + scrollY : null,
+    screen: innerHeight,
+  };
+}"""
+
 # The widest line of each code block containing `needle`, against the block's
 # text width (without its padding).
 MEASURE_LINES = """(needle) => {
@@ -147,6 +167,7 @@ class Reading:
     phone_tables: dict[str, list[dict]] = field(default_factory=dict)
     inline_breaks: dict[str, list[dict]] = field(default_factory=dict)
     key_lines: list[dict] = field(default_factory=list)
+    answers: dict[str, dict | None] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -171,6 +192,7 @@ def reading(browser, base_url: str, site) -> Reading:  # noqa: F811 - the shared
                     page.set_viewport_size(size)
                 width = f"{size['width']} px"
                 breaks += [dict(b, width=width) for b in page.evaluate(MEASURE_INLINE)]
+                result.answers[f"{where} at {width}"] = page.evaluate(MEASURE_ANSWER)
                 if size == DESKTOP:
                     result.desktop_code[where] = page.evaluate(MEASURE_CODE)
                     continue
@@ -256,4 +278,26 @@ def test_cheat_sheet_key_call_fits_a_phone(reading: Reading):
     assert not cut, (
         f"on /{CHEAT_SHEET} at 390x844 the key call is cut off: break it over lines in "
         "snippets/cheat-sheet/ (a trailing comma keeps ruff from joining them):\n" + "\n".join(cut)
+    )
+
+
+# How much of the answer must show on the first screen: its first lines of text, and
+# the first lines of the block to copy.
+SHOWN_PX = 120
+
+
+def test_every_page_shows_its_answer_on_the_first_screen(reading: Reading):
+    late = []
+    for where, answer in reading.answers.items():
+        if answer is None:
+            late.append(f"{where}: no answer box found")
+            continue
+        if answer["top"] > answer["screen"] - SHOWN_PX:
+            late.append(f"{where}: the answer starts at {answer['top']:.0f} px")
+        if answer["code"] is not None and answer["code"] > answer["screen"] - SHOWN_PX:
+            late.append(f"{where}: the block to copy starts at {answer['code']:.0f} px")
+    assert not late, (
+        "a reader from a search should meet the answer, and the block to copy, on the first "
+        f"screen (more than {SHOWN_PX} px of them above the fold at 1366x900 and 390x844). "
+        "Shorten what stands above them: the title, the answer's sentences:\n" + "\n".join(late)
     )

@@ -132,6 +132,21 @@ def test_the_seeding_rule_reads_names_as_imported(tree, code, draw):
         assert fences.unseeded_snippets(snippets) == []
 
 
+def test_a_page_that_does_not_open_with_its_answer_is_reported(tree):
+    docs, _ = tree
+    (docs / "experiments").mkdir()
+    (docs / "experiments" / "nb.py").write_text("# %% [markdown]\n# **Answer:** clip.\n")
+    [problem] = fences.pages_without_an_answer(docs)
+    assert problem.startswith(f"{docs / 'page.md'}:1: the page does not open with its answer")
+    (docs / "page.md").write_text(
+        '---\ntags: [x]\n---\n\n# Page\n\n!!! success "Answer"\n\n    Clip.\n'
+    )
+    assert fences.pages_without_an_answer(docs) == []
+    (docs / "experiments" / "nb.py").write_text("# %% [markdown]\n# # Title\n# Text.\n")
+    [problem] = fences.pages_without_an_answer(docs)
+    assert problem.startswith(f"{docs / 'experiments' / 'nb.py'}:1:") and "**Answer:**" in problem
+
+
 def test_a_number_in_the_prose_that_no_output_prints_is_reported(tree):
     docs, snippets = tree
     (snippets / "topic" / "norm.md").write_text(

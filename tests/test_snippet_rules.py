@@ -52,6 +52,10 @@ def test_every_number_the_prose_restates_is_printed_by_its_snippet():
     assert not (problems := fences.stale_prose_numbers(DOCS, SNIPPETS)), report(problems)
 
 
+def test_every_page_opens_with_its_answer():
+    assert not (problems := fences.pages_without_an_answer(DOCS)), report(problems)
+
+
 def test_every_python_snippet_shows_its_checked_output():
     problems = fences.python_blocks_without_output(SNIPPETS)
     assert not problems, report(problems)
