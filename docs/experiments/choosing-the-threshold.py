@@ -18,6 +18,14 @@
 # %% [markdown]
 # # Choosing the threshold
 #
+# **Answer:** measure the gradient norms of a short unclipped warm-up, start
+# from a low percentile of them, then sweep at the learning rate you will
+# train with. Here the warm-up's 10th percentile trained all three seeds,
+# and every grid threshold from 0.3 to 10 trained every seed to a loss below
+# 0.3 (the best at 3 or 10); 0.03 slowed training down, and at 100, as
+# without clipping, the first gradient passed unclipped and the runs ended,
+# on average, close to the loss of predicting 0.
+#
 # `clip_grad_norm_` needs a `max_norm`, and nothing in PyTorch picks it for
 # you. Two published heuristics start from the gradient norms a model
 # actually produces:

@@ -17,6 +17,13 @@
 # %% [markdown]
 # # Spikes in an AdamW run
 #
+# **Answer:** against a few corrupted batches under AdamW, a clip at 1.0
+# bounds the jump in loss but does not remove it, while skipping the step
+# (OLMo-core's rule) or ZClip keeps the run on course. Over five seeds, runs
+# without a clip ended 4 or more times worse than the same run without the
+# corrupted batches, runs with the clip within 1.5 times, and skip and ZClip
+# within 10 % on every seed.
+#
 # A small network trains with AdamW on clean data, except for three
 # corrupted batches whose labels are replaced by ±100. Four ways to handle
 # them run side by side, over five seeds: no clipping, a clip at norm 1.0,

@@ -172,3 +172,25 @@ def test_optax_layouts_the_page_describes():
     )
     weight = torch.nn.ConvTranspose2d(4, 6, 3, groups=2).weight
     assert tuple(weight.shape) == (4, 3, 3, 3), f"{where_transpose}: {weight.shape}"
+
+
+def test_the_answers_short_form_is_the_tested_function():
+    where = page_line(PAGE, "a shorter form of the tested")
+    short = snippet_namespace("beyond/agc/agc_every_parameter_but_the_classifier.md")
+    tested = snippet_namespace(UNIT)["adaptive_clip_grad_"]
+    for seed in range(60):
+        for shape in [*SHAPES, ()]:
+            for clipping in (0.01, 0.1, 1.0):
+                torch.manual_seed(seed)
+                w = torch.randn(shape)
+                if seed % 5 == 0 and w.ndim:
+                    w[0] = 0.0  # a unit whose weights are zero: the eps floor decides
+                g = torch.randn(shape) * 10.0 ** (seed % 7 - 3)
+                a, b = torch.nn.Parameter(w.clone()), torch.nn.Parameter(w.clone())
+                a.grad, b.grad = g.clone(), g.clone()
+                short["adaptive_clip_grad_"]([a], clipping=clipping)
+                tested([b], clipping=clipping)
+                assert torch.equal(a.grad, b.grad), (
+                    f"{where}: the short form differs from the tested function "
+                    f"(seed {seed}, shape {shape}, clipping {clipping})"
+                )
