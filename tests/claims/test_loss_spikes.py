@@ -12,6 +12,10 @@
   page (the adaptive-optimizers page measures it), so the sweep runs
   `torch.optim.AdamW` itself, over betas, spike steps and seeds, and checks the
   page's formula, its two regimes and its two printed values.
+- The answer box: a non-finite loss or norm in the skip rule's history makes it
+  skip every step after its warm-up until the value leaves the window: the
+  snippet's own `SkipOnSpike`, over seeds, windows, positions (inside and after
+  the warm-up), NaN, inf and -inf, in the loss and in the norm.
 """
 
 from __future__ import annotations
@@ -230,3 +234,34 @@ def test_adamw_spike_step_late_moves_each_coordinate_by_the_bound(betas):
         assert f"{bound:.2f}" == printed[betas] and printed[betas] in (DOCS / PAGE).read_text(), (
             f"{where}: the page's {printed[betas]} for betas {betas} is {bound:.4f}"
         )
+
+
+def test_a_recorded_non_finite_value_skips_every_step_until_it_leaves():
+    where = page_line(PAGE, "one non-finite value in its history makes the rule skip")
+    rule_class = snippet_namespace("training/loss-spikes/skip_step_rule.md")["SkipOnSpike"]
+    for seed in range(4):
+        for window in (8, 33, 128):
+            warm = max(2, window // 2) - 1  # the first step the rule may skip
+            for at in sorted({1, warm // 2, warm, warm + 5, 2 * window}):
+                for kind in (math.nan, math.inf, -math.inf):
+                    for which in ("loss", "norm"):
+                        g = torch.Generator().manual_seed(seed)
+                        n = at + window + 3
+                        losses = (2.0 + 0.05 * torch.randn(n, generator=g)).tolist()
+                        norms = (1.0 + 0.1 * torch.randn(n, generator=g)).tolist()
+                        (losses if which == "loss" else norms)[at] = kind
+                        rule = rule_class(window=window, sigma=6.0)
+                        skips = [rule.should_skip(losses[t], norms[t]) for t in range(n)]
+                        # step `at` itself is judged on the value (-inf is not "high");
+                        # every later step has the value among the previous ones
+                        skips[at] = None
+                        expected = [
+                            None if t == at else max(at, warm) <= t <= at + window for t in range(n)
+                        ]
+                        assert skips == expected, (
+                            f"{where}: {which} {kind} at step {at}, window {window}, seed"
+                            f" {seed}: skipped {[t for t in range(n) if skips[t]]} after it,"
+                            f" the page says steps {max(at + 1, warm)} to {at + window}"
+                            " (every step after the warm-up until the value leaves the"
+                            " window), and no other"
+                        )
