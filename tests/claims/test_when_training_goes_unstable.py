@@ -1,0 +1,188 @@
+"""Sweeps for the general sentences of docs/training/when-training-goes-unstable.md.
+
+Every sweep runs the page's own `read_the_log` (the classifier of
+`read_a_logged_norm_series.md`) on seeded series like the page's: a norm around
+1 that varies by about 10 % from step to step (a log-normal factor with sigma
+0.1), with spikes, lasting jumps and non-finite values placed over seeds,
+positions, gaps and sizes.
+
+- A lasting jump of the norm is skipped for at most 6 steps, for jumps from 1.5
+  to 1e4 times, because every finite norm is recorded; a rule that leaves the
+  skipped norms out of its history (written here only as the contrast) skips
+  every step after a jump of 3 times or more (and, outside that regime, may
+  recover from a doubling).
+- A spike raises the bar for 128 steps: after a x20 batch, a x3 batch passes
+  for gaps 1 to 128 and is skipped from 129 on; with no spike in the window a
+  x3 batch is skipped wherever it falls after the first 64 steps.
+- A non-finite norm is never recorded: a x3 batch right after an inf or a NaN
+  is still skipped, and the third non-finite norm in a row (and every one
+  after it) says stop.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tests.support.claims import page_line, snippet_namespace
+
+PAGE = "training/when-training-goes-unstable.md"
+SNIPPET = "training/when-training-goes-unstable/read_a_logged_norm_series.md"
+STEPS = 400
+NO_CLIP = 1e30  # max_norm: the clipped-share check never fires
+
+
+@pytest.fixture(scope="module")
+def read():
+    return snippet_namespace(SNIPPET)["read_the_log"]
+
+
+def steady(seed: int, steps: int = STEPS) -> list[float]:
+    """A norm around 1 that varies by about 10 % from step to step."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.exp(0.1 * torch.randn(steps, generator=g)).tolist()
+
+
+def flagged(read, norms: list[float]) -> dict[int, tuple[str, str]]:
+    """Step -> (what the log shows, remedy), for the steps the reader names."""
+    losses = [0.0] * len(norms)
+    return {t: (seen, todo) for t, seen, todo in read(norms, losses, NO_CLIP)}
+
+
+def spikes(found: dict[int, tuple[str, str]]) -> list[int]:
+    return sorted(t for t, (seen, _) in found.items() if seen.startswith("spike"))
+
+
+def test_a_lasting_jump_is_skipped_for_a_few_steps_only(read):
+    where = page_line(PAGE, "skipped for its first few steps only")
+    jump_at = 200
+    for seed in range(20):
+        for factor in (1.5, 2.0, 5.0, 20.0, 1e4):
+            norms = steady(seed)
+            for t in range(jump_at, STEPS):
+                norms[t] *= factor
+            found = spikes(flagged(read, norms))
+            if factor >= 3:  # a jump this large is always caught at first
+                assert found[:1] == [jump_at], (
+                    f"{where}: seed {seed}, a x{factor:g} jump at step {jump_at}"
+                    f" is first flagged at {found[:1]}"
+                )
+            assert len(found) <= 6 and all(jump_at <= t < jump_at + 12 for t in found), (
+                f"{where}: seed {seed}, a lasting x{factor:g} jump is flagged at"
+                f" {found}; the page says at most 6 steps: fix the page or the rule"
+            )
+
+
+def _skips_left_out(norms: list[float], window: int = 128, sigma: float = 6.0) -> list[int]:
+    """The contrast the page names: the same rule, with skipped norms left out."""
+    seen, skipped = [], []
+    for t, norm in enumerate(norms):
+        prev = torch.tensor(seen[-window:], dtype=torch.float64)
+        if len(prev) >= window // 2:
+            std, mean = torch.std_mean(prev)
+            if norm - mean > sigma * std:
+                skipped.append(t)
+                continue
+        seen.append(norm)
+    return skipped
+
+
+def test_leaving_skipped_norms_out_skips_every_step_after_a_jump():
+    where = page_line(PAGE, "would skip every step")
+    jump_at = 200
+    recovered = 0  # outside the regime: doublings the contrast gets over
+    for seed in range(10):
+        norms = steady(seed)
+        for t in range(jump_at, STEPS):
+            norms[t] *= 2.0
+        recovered += _skips_left_out(norms) != list(range(jump_at, STEPS))
+    assert recovered, f"{where}: the contrast never recovers from a doubling: say so"
+    for seed in range(10):
+        for factor in (3.0, 5.0, 20.0, 1e4):
+            norms = steady(seed)
+            for t in range(jump_at, STEPS):
+                norms[t] *= factor
+            skipped = _skips_left_out(norms)
+            assert skipped == list(range(jump_at, STEPS)), (
+                f"{where}: seed {seed}, x{factor:g}: with the skipped norms left out"
+                f" the rule skipped {skipped[:5]}...; the page says every step after"
+                " the jump"
+            )
+
+
+def test_a_spike_raises_the_bar_for_128_steps(read):
+    where = page_line(PAGE, "passes unskipped for the next 128 steps")
+    first = 150
+    for seed in range(10):
+        for gap in (*range(1, 129, 9), 127, 128, 129, 130, 160, 240):
+            norms = steady(seed)
+            norms[first] *= 20
+            norms[first + gap] *= 3
+            found = spikes(flagged(read, norms))
+            assert first in found, f"{where}: seed {seed}: the x20 batch was not flagged"
+            caught = first + gap in found
+            assert caught == (gap > 128), (
+                f"{where}: seed {seed}: a x3 batch {gap} steps after a x20 one was"
+                f" {'skipped' if caught else 'let through'}; the page says it passes"
+                " for 128 steps and is skipped from the 129th on"
+            )
+
+
+def test_a_tripled_norm_is_skipped_anywhere_after_64_steps(read):
+    where = page_line(PAGE, "skipped wherever it falls after the first 64")
+    for seed in range(12):
+        g = torch.Generator().manual_seed(10_000 + seed)
+        positions = (64, 65, *torch.randint(66, STEPS, (3,), generator=g).tolist())
+        for at in positions:
+            for factor in (3.0, 20.0, 1e4):
+                norms = steady(seed)
+                norms[at] *= factor
+                found = spikes(flagged(read, norms))
+                assert found == [at], (
+                    f"{where}: seed {seed}: a lone x{factor:g} batch at step {at}"
+                    f" gave spikes at {found}; the page says exactly that step"
+                )
+    # Outside the regime: before 64 finite norms are held, nothing is flagged.
+    for at in (1, 30, 63):
+        norms = steady(0)
+        norms[at] *= 1e4
+        assert not spikes(flagged(read, norms)), (
+            f"{where}: a spike at step {at} was flagged before 64 norms were held"
+        )
+
+
+def test_a_non_finite_norm_does_not_blind_the_rule(read):
+    where = page_line(PAGE, "right after an `inf` is still skipped")
+    for seed in range(6):
+        for bad in (math.inf, math.nan):
+            for gap in (1, 2, 5, 30, 127):
+                norms = steady(seed)
+                norms[200] = bad
+                norms[200 + gap] *= 3
+                found = flagged(read, norms)
+                assert found.get(200, ("", ""))[1] == "2. skip", (
+                    f"{where}: seed {seed}: a lone {bad} norm should read '2. skip',"
+                    f" got {found.get(200)}"
+                )
+                assert spikes(found) == [200 + gap], (
+                    f"{where}: seed {seed}: a x3 batch {gap} steps after a {bad}"
+                    f" norm gave spikes at {spikes(found)}; the page says it is"
+                    " still skipped and nothing else is"
+                )
+
+
+def test_the_third_non_finite_norm_in_a_row_says_stop(read):
+    where = page_line(PAGE, "The third non-finite norm in a row says stop")
+    for run in range(1, 7):
+        for bad in (math.inf, -math.inf, math.nan):
+            norms = steady(run)
+            for t in range(200, 200 + run):
+                norms[t] = bad
+            found = flagged(read, norms)
+            todo = [found[t][1] for t in range(200, 200 + run)]
+            expected = ["2. skip"] * min(run, 2) + ["stop"] * max(0, run - 2)
+            assert todo == expected, (
+                f"{where}: {run} {bad} norms in a row read {todo}; the page says {expected}"
+            )
