@@ -226,6 +226,14 @@ def test_inline_code_gets_wrap_points_that_do_not_change_its_text():
     out = phone_tables._wrap_points(source)
     assert out.replace("<wbr>", "") == source
     assert "utils.<wbr>clip_grad_norm_(<wbr>model.<wbr>parameters(), c)" in out
+    # A decimal point is not the end of a name: `1.0` never wraps as `1.` / `0`.
+    number = "<td><code>tf.clip_by_global_norm(grads, clip_norm=1.0)</code></td>"
+    out = phone_tables._wrap_points(number)
+    assert out.replace("<wbr>", "") == number
+    assert "tf.<wbr>clip_by_global_norm(<wbr>grads, clip_norm=1.0)" in out
+    assert phone_tables._wrap_points("<code>eps=0.5, x.y</code>") == (
+        "<code>eps=0.5, x.<wbr>y</code>"
+    )
     pre = "<pre><code>a.b(c)</code></pre>"
     assert phone_tables._outside_pre(pre, phone_tables._wrap_points) == pre
 

@@ -8,7 +8,8 @@ CSS they rely on is the "Reading on any screen" section of docs/assets/site.css)
   until ``model.parameters()`` reads ``model.pa`` / ``rameters()``. The CSS turns
   that off; this hook puts a ``<wbr>`` (a place the line may wrap, invisible and
   never copied) after each ``.``, ``/``, ``(``, ``[`` and ``,`` in inline code, so
-  ``torch.nn.utils.clip_grad_norm_`` still wraps on a phone, between its parts.
+  ``torch.nn.utils.clip_grad_norm_`` still wraps on a phone, between its parts;
+  never after a decimal point (a ``.`` before a digit), so ``1.0`` stays whole.
   Code blocks (``<pre>``) are left alone.
 * **Tables that stack.** A table wrapped in ``<div class="stack-on-phone"
   markdown>`` (the div may hold several tables, or an include of generated
@@ -30,8 +31,10 @@ PRE = re.compile(r"<pre\b.*?</pre>", re.S)
 INLINE_CODE = re.compile(r"(<code\b[^>]*>)(.*?)(</code>)", re.S)
 TAG_OR_TEXT = re.compile(r"(<[^>]*>)|([^<]+)")
 # After these characters a name ends, so a line may wrap there; not before a
-# closing bracket or a space (which is a wrap point already).
-WRAP_AFTER = re.compile(r"(?<=[./(\[,])(?=[^\s)\]])")
+# closing bracket or a space (which is a wrap point already), and not after a
+# `.` followed by a digit: that `.` is a decimal point (`clip_norm=1.0`, never
+# `1.` / `0`), since no Python name starts with a digit.
+WRAP_AFTER = re.compile(r"(?<=[/(\[,])(?=[^\s)\]])|(?<=\.)(?=[^\s)\]\d])")
 
 STACK_OPEN = '<div class="stack-on-phone">'
 DIV_TAG = re.compile(r"<(/?)div\b[^>]*>")
