@@ -7,39 +7,19 @@ runs its own `micro_loss` in one process, averaging the ranks' gradients as DDP 
 
 from __future__ import annotations
 
-import ast
 import itertools
-import re
 
 import torch
 import torch.nn.functional as F
 
-from tests.paths import SNIPPETS
-from tests.support.claims import page_line
+from tests.support.claims import page_line, snippet_definitions
 
 PAGE = "training/accumulation.md"
 SNIPPET = "training/accumulation/count_tokens_over_all_ranks.md"
 HOWS = ("mean of each micro-batch", "this rank's tokens", "all ranks' tokens")
 
 
-def definitions(snippet: str) -> dict:
-    """The snippet's imports, functions and constant assignments, run without the
-    statements that start processes or print."""
-    source = re.search(r"```python\n(.*?)\n```", (SNIPPETS / snippet).read_text(), re.S)
-    tree = ast.parse(source.group(1))
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    tree.body = [
-        node
-        for node in tree.body
-        if isinstance(node, keep)
-        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple))
-    ]
-    namespace: dict = {"__name__": f"definitions:{snippet}"}
-    exec(compile(tree, snippet, "exec"), namespace)
-    return namespace
-
-
-NS = definitions(SNIPPET)
+NS = snippet_definitions(SNIPPET)
 
 
 class OneProcess:

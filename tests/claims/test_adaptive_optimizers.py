@@ -37,16 +37,6 @@ SNIP = "guide/adaptive-optimizers/"
 INF = float("inf")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one thread is the fastest, and Muon's bfloat16 products
-    slow down badly when two threads share a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def spike():
     return snippet_namespace(SNIP + "spike_under_sgd_and_adamw.md")

@@ -14,23 +14,12 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from tests.support.claims import page_line, snippet_namespace
 
 PAGE = "cheat-sheet.md"
 SNIP = "guide/adaptive-optimizers/"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one thread is the fastest, and Muon's bfloat16 products
-    slow down badly when two threads share a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def clip_(grads, c):

@@ -9,43 +9,17 @@ every wait, every process stopped at the end).
 
 from __future__ import annotations
 
-import ast
-import datetime
-import multiprocessing
-import re
-import socket
-import traceback
-
 import pytest
 import torch
-import torch.distributed as dist
 
-from tests.paths import SNIPPETS
-from tests.support.claims import page_line
+from tests.support.claims import on_ranks, page_line, snippet_definitions
 
 PAGE = "training/ddp.md"
 SNIPPET = "training/ddp/ddp_clip_matches_single_process.md"
 HOWS = ["DDP, then clip", "DDP, 2 micro-batches with no_sync, then clip", "clip, then average"]
 
 
-def definitions(snippet: str) -> dict:
-    """The snippet's imports, functions and constant assignments, run without the
-    statements that start processes or print."""
-    source = re.search(r"```python\n(.*?)\n```", (SNIPPETS / snippet).read_text(), re.S)
-    tree = ast.parse(source.group(1))
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    tree.body = [
-        node
-        for node in tree.body
-        if isinstance(node, keep)
-        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple))
-    ]
-    namespace: dict = {"__name__": f"definitions:{snippet}"}
-    exec(compile(tree, snippet, "exec"), namespace)
-    return namespace
-
-
-NS = definitions(SNIPPET)
+NS = snippet_definitions(SNIPPET)
 
 
 def batches() -> list:
@@ -58,55 +32,6 @@ def batches() -> list:
             for _ in range(3)
         ]
     return out
-
-
-def rank_main(rank, world, port, results):
-    try:
-        torch.set_num_threads(1)
-        dist.init_process_group(
-            "gloo",
-            init_method=f"tcp://127.0.0.1:{port}",
-            rank=rank,
-            world_size=world,
-            timeout=datetime.timedelta(seconds=20),
-        )
-        try:
-            results.put((rank, {how: NS["train"](rank, how) for how in HOWS}))
-        finally:
-            dist.destroy_process_group()
-    except BaseException:
-        results.put((rank, traceback.format_exc()))
-
-
-def run(world: int) -> dict:
-    NS["batches"], NS["WORLD_SIZE"] = batches(), world  # the snippet's train() reads both
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    ranks = [
-        context.Process(target=rank_main, args=(r, world, port, results)) for r in range(world)
-    ]
-    try:
-        for process in ranks:
-            process.start()
-        outputs = {}
-        for _ in ranks:
-            rank, output = results.get(timeout=120)
-            assert not isinstance(output, str), f"rank {rank} of {world} failed:\n{output}"
-            outputs[rank] = output
-        for process in ranks:
-            process.join(timeout=30)
-        return outputs
-    finally:
-        for process in ranks:
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
 
 
 def reference() -> tuple[list[str], list[torch.Tensor]]:
@@ -131,7 +56,8 @@ def test_clip_after_ddp_backward_is_single_process_and_clip_before_averaging_is_
     )
     before = page_line(PAGE, "the average of clipped gradients is not the")
     expected_norms, expected_grads = reference()
-    outputs = run(world)
+    NS["batches"], NS["WORLD_SIZE"] = batches(), world  # the snippet's train() reads both
+    outputs = on_ranks(lambda rank, _: {how: NS["train"](rank, how) for how in HOWS}, world)
     for rank, runs in sorted(outputs.items()):
         for how in HOWS[:2]:
             norms, grads = runs[how]

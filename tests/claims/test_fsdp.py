@@ -8,20 +8,12 @@ stopped at the end.
 
 from __future__ import annotations
 
-import ast
-import datetime
 import math
-import multiprocessing
-import re
-import socket
-import traceback
 
 import pytest
 import torch
-import torch.distributed as dist
 
-from tests.paths import SNIPPETS
-from tests.support.claims import page_line
+from tests.support.claims import on_ranks, page_line, snippet_definitions
 
 PAGE = "training/fsdp.md"
 SNIPPET = "training/fsdp/clip_grad_norm_inf_fails_on_empty_shard.md"
@@ -30,24 +22,7 @@ FINITE_P = (1.0, 2.0, 3.0)
 MAX_NORM = 0.05  # below every norm here, so every clip scales
 
 
-def definitions(snippet: str) -> dict:
-    """The snippet's imports, functions and constant assignments, run without the
-    statements that start processes or print."""
-    source = re.search(r"```python\n(.*?)\n```", (SNIPPETS / snippet).read_text(), re.S)
-    tree = ast.parse(source.group(1))
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    tree.body = [
-        node
-        for node in tree.body
-        if isinstance(node, keep)
-        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple))
-    ]
-    namespace: dict = {"__name__": f"definitions:{snippet}"}
-    exec(compile(tree, snippet, "exec"), namespace)
-    return namespace
-
-
-SNIPPET_NS = definitions(SNIPPET)
+SNIPPET_NS = snippet_definitions(SNIPPET)
 
 
 def model(out: int) -> torch.nn.Module:
@@ -140,60 +115,12 @@ def check(rank: int, world: int) -> list[str]:
     return problems + [("empty" if empty else "full", outcome)]
 
 
-def rank_main(rank, world, port, results):
-    try:
-        torch.set_num_threads(1)
-        dist.init_process_group(
-            "gloo",
-            init_method=f"tcp://127.0.0.1:{port}",
-            rank=rank,
-            world_size=world,
-            timeout=datetime.timedelta(seconds=20),
-        )
-        try:
-            results.put((rank, check(rank, world)))
-        finally:
-            dist.destroy_process_group()
-    except BaseException:
-        results.put((rank, traceback.format_exc()))
-
-
-def run(world: int) -> dict:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    ranks = [
-        context.Process(target=rank_main, args=(r, world, port, results)) for r in range(world)
-    ]
-    try:
-        for process in ranks:
-            process.start()
-        outputs = {}
-        for _ in ranks:
-            rank, output = results.get(timeout=120)
-            assert not isinstance(output, str), f"rank {rank} of {world} failed:\n{output}"
-            outputs[rank] = output
-        for process in ranks:
-            process.join(timeout=30)
-        return outputs
-    finally:
-        for process in ranks:
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-
-
 @pytest.mark.parametrize("world", [2, 3])
 def test_plain_clip_is_right_for_finite_p_and_fails_for_inf_on_an_empty_shard(world):
     finite = page_line(PAGE, "`norm_type=2` and any other finite *p*")
     failing = page_line(PAGE, "With `norm_type=inf` it fails whenever a rank holds an")
     workaround = page_line(PAGE, "The workaround, `clip_inf_norm_`, takes the")
-    outputs = run(world)
+    outputs = on_ranks(check, world)
     problems = [p for rank in sorted(outputs) for p in outputs[rank][:-1]]
     assert not problems, (
         f"{finite} / {workaround}: on FSDP2 with world size {world} these clips no longer"

@@ -9,12 +9,10 @@ stopped at the end) and reuses the snippet's model.
 
 from __future__ import annotations
 
-import ast
 import datetime
 import itertools
 import math
 import multiprocessing
-import re
 import socket
 import threading
 import traceback
@@ -22,27 +20,9 @@ import traceback
 import torch
 import torch.distributed as dist
 
-from tests.paths import SNIPPETS
-from tests.support.claims import page_line, snippet_namespace
+from tests.support.claims import page_line, snippet_definitions, snippet_namespace
 
 PAGE = "training/parallelism.md"
-
-
-def definitions(snippet: str) -> dict:
-    """The snippet's imports, functions, classes and constant or tuple assignments,
-    without the statements that start processes or print."""
-    source = re.search(r"```python\n(.*?)\n```", (SNIPPETS / snippet).read_text(), re.S)
-    tree = ast.parse(source.group(1))
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    tree.body = [
-        node
-        for node in tree.body
-        if isinstance(node, keep)
-        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple))
-    ]
-    namespace: dict = {"__name__": f"definitions:{snippet}"}
-    exec(compile(tree, snippet, "exec"), namespace)
-    return namespace
 
 
 class ThreadGroup:
@@ -87,7 +67,7 @@ def test_experts_summed_shared_once_and_the_mean_of_norms_is_not_the_norm():
     )
     mean_line = page_line(PAGE, "The mean of square roots is not the square root of the sum")
     summed_line = page_line(PAGE, "counts the replicated parameters once per rank")
-    ns = definitions("training/parallelism/expert_norms_count_shared_once.md")
+    ns = snippet_definitions("training/parallelism/expert_norms_count_shared_once.md")
     seeding, gradients = threading.Lock(), ns["gradients"]
 
     def one_at_a_time():  # the model seeds the global generator: no two threads at once
@@ -188,7 +168,7 @@ def hsdp_rank(rank: int, port: int, results) -> None:
             from torch.distributed.device_mesh import init_device_mesh
             from torch.distributed.fsdp import fully_shard
 
-            new_model = definitions("training/parallelism/hsdp_counts_replicas_once.md")[
+            new_model = snippet_definitions("training/parallelism/hsdp_counts_replicas_once.md")[
                 "new_model"
             ]
             mesh = init_device_mesh("cpu", (2, 2), mesh_dim_names=("replicate", "shard"))
@@ -223,7 +203,9 @@ def test_hsdp_clip_follows_placements_and_a_by_hand_sum_runs_over_the_shard_dime
     follows = page_line(PAGE, "`clip_grad_norm_` follows the placements")
     per_replica = page_line(PAGE, "counts each shard once per replica")
     shard_only = page_line(PAGE, "has to run over the shard dimension only")
-    new_model = definitions("training/parallelism/hsdp_counts_replicas_once.md")["new_model"]
+    new_model = snippet_definitions("training/parallelism/hsdp_counts_replicas_once.md")[
+        "new_model"
+    ]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

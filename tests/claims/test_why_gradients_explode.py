@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from tests.support.claims import page_line, snippet_namespace
@@ -22,16 +21,6 @@ from tests.support.claims import page_line, snippet_namespace
 PAGE = "guide/why-gradients-explode.md"
 REGIME = "guide/adaptive-optimizers/adamw_spike_step_early_and_late.md"
 ONE_STEP = "guide/why-gradients-explode/one_oversized_step_undoes_training.md"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one thread is the fastest, and Muon's bfloat16 products
-    slow down badly when two threads share a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_adamw_spike_step_early_and_late():

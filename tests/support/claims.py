@@ -61,3 +61,76 @@ def page_line(page: str, phrase: str) -> str:
         " point the test at the sentence that replaced it, or remove the test with it"
     )
     return f"docs/{page}:{text.count(chr(10), 0, found.start()) + 1}"
+
+
+def snippet_definitions(snippet: str) -> dict:
+    """A snippet's imports, functions, classes and constant assignments only: for a
+    snippet whose top level starts processes, which a claim test starts itself."""
+    path = SNIPPETS / snippet
+    tree = ast.parse(re.search(r"```python\n(.*?)\n```", path.read_text(), re.S).group(1))
+    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    tree.body = [
+        node
+        for node in tree.body
+        if isinstance(node, kept)
+        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple))
+    ]
+    namespace: dict = {"__name__": f"definitions:{snippet}"}
+    exec(compile(tree, str(path), "exec"), namespace)
+    return namespace
+
+
+def on_ranks(work, world: int, timeout: float = 120) -> dict:
+    """{rank: work(rank, world)} from `world` forked processes in a gloo group on
+    127.0.0.1; a rank that raises fails the test with its traceback. Every process is
+    gone when this returns."""
+    import datetime
+    import multiprocessing
+    import socket
+    import traceback
+
+    import torch
+    import torch.distributed as dist
+
+    def main(rank, port, results):
+        try:
+            torch.set_num_threads(1)
+            dist.init_process_group(
+                "gloo",
+                init_method=f"tcp://127.0.0.1:{port}",
+                rank=rank,
+                world_size=world,
+                timeout=datetime.timedelta(seconds=20),
+            )
+            try:
+                results.put((rank, work(rank, world)))
+            finally:
+                dist.destroy_process_group()
+        except BaseException:
+            results.put((rank, traceback.format_exc()))
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    ranks = [context.Process(target=main, args=(r, port, results)) for r in range(world)]
+    try:
+        for process in ranks:
+            process.start()
+        outputs = {}
+        for _ in ranks:
+            rank, output = results.get(timeout=timeout)
+            assert not isinstance(output, str), f"rank {rank} of {world} failed:\n{output}"
+            outputs[rank] = output
+        for process in ranks:
+            process.join(timeout=30)
+        return outputs
+    finally:
+        for process in ranks:
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
