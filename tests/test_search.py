@@ -56,6 +56,8 @@ CONCEPTS = {
     "per-tensor clipping": "guide/global-vs-per-tensor/",
     "keras clipnorm": "guide/frameworks/",
     "check my gradient norms": "training/check-your-run/",
+    "GRPO": "training/rl-fine-tuning/",
+    "ppo clip epsilon": "training/rl-fine-tuning/",
 }
 
 
