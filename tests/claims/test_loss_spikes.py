@@ -16,6 +16,14 @@
   skip every step after its warm-up until the value leaves the window: the
   snippet's own `SkipOnSpike`, over seeds, windows, positions (inside and after
   the warm-up), NaN, inf and -inf, in the loss and in the norm.
+- Skip and stop without a host sync: the snippet's own `train` and `guarded_step`, in
+  gloo ranks, with every Python-level read of a tensor's value made to raise in the
+  step path, over which rank and which steps get a NaN, an inf, a -inf or a label
+  whose square overflows (loss inf, gradient finite), and seeds: the ranks skip the
+  same steps and equal a run that never saw them, bit for bit; a streak of 3 stops
+  every rank before its update; without the all-reduce the overflowing label splits
+  the ranks; fused Adam, AdamW and SGD with `found_inf` = 1 leave the weights and
+  the state as they were, NaN and inf in the gradients or not.
 """
 
 from __future__ import annotations
@@ -265,3 +273,213 @@ def test_a_recorded_non_finite_value_skips_every_step_until_it_leaves():
                             " (every step after the warm-up until the value leaves the"
                             " window), and no other"
                         )
+
+
+# --- Skip and stop without a host sync -------------------------------------------
+
+NO_SYNC = "training/loss-spikes/skip_nonfinite_without_host_sync.md"
+HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
+
+
+def _no_host_reads(step, where=""):
+    """`step`, run with every Python-level read of a tensor's value made to raise."""
+
+    def guarded(*args, **kwargs):
+        def refuse(*_, **__):
+            raise AssertionError(
+                f"{where}: a host read (a sync on a GPU) in the step path: keep the"
+                " decision a tensor, or reword the page"
+            )
+
+        saved = {name: getattr(torch.Tensor, name) for name in HOST_READS}
+        for name in HOST_READS:
+            setattr(torch.Tensor, name, refuse)
+        try:
+            return step(*args, **kwargs)
+        finally:
+            for name, method in saved.items():
+                setattr(torch.Tensor, name, method)
+
+    return guarded
+
+
+def _ranks_start_fast():
+    """DDP and torch.optim.Optimizer() import torch._dynamo (seconds): import it once
+    here, before the ranks fork, instead of in every rank."""
+    import torch._dynamo  # noqa: F401
+
+
+def _sweep_cases(world):
+    """(poisoned, bad steps, seed): NaN, inf, -inf and a label whose square
+    overflows (loss inf, gradient finite), on one rank or on all, at the first step,
+    the last, and two steps apart (not a streak)."""
+    cases = []
+    for value in (math.nan, math.inf, -math.inf, 1e20):
+        for seed in range(2) if value == 1e20 or math.isnan(value) else (0,):
+            for ranks in [(r,) for r in range(world)] + [tuple(range(world))]:
+                for steps in ((0,), (9,), (3, 7)):
+                    poisoned = {(t, r): value for t in steps for r in ranks}
+                    cases.append((poisoned, steps, seed))
+    return cases
+
+
+def test_a_non_finite_step_is_skipped_alike_on_every_rank_without_a_host_sync():
+    from tests.support.claims import on_ranks, snippet_definitions
+
+    where = page_line(PAGE, "the ranks skip the same steps and stay bit for bit")
+    where_sync = page_line(PAGE, "holds no `.item()`, `float()`, `bool()` or `if` on a tensor")
+    ns = snippet_definitions(NO_SYNC)
+    ns["guarded_step"] = _no_host_reads(ns["guarded_step"], where_sync)
+    world = ns["WORLD_SIZE"]
+    cases = _sweep_cases(world)
+    _ranks_start_fast()
+
+    def work(rank, _):
+        try:  # the patch itself works: a host read in the step path would fail
+            _no_host_reads(lambda: torch.ones(()).item())()
+            raise RuntimeError("the host-read patch did not raise")
+        except AssertionError:
+            pass
+        never = {  # the runs that never saw the bad steps
+            (steps, seed): ns["train"](rank, {}, dropped=set(steps), seed=seed)[2]
+            for _, steps, seed in cases
+        }
+        return [ns["train"](rank, poisoned, seed=seed) for poisoned, _, seed in cases], never
+
+    out = on_ranks(work, world)
+    for i, (poisoned, steps, seed) in enumerate(cases):
+        case = f"world {world}, seed {seed}, bad labels {poisoned}"
+        for rank in range(world):
+            skipped, stopped, weights = out[rank][0][i]
+            never = out[rank][1][steps, seed]
+            assert stopped is None, f"{where}: {case}: rank {rank} {stopped}"
+            assert skipped == list(steps), (
+                f"{where}: {case}: rank {rank} skipped {skipped}, not the bad steps"
+            )
+            assert all(math.isfinite(w) for w in weights), (
+                f"{where}: {case}: rank {rank} has non-finite weights"
+            )
+            assert weights == out[0][0][i][2], (
+                f"{where}: {case}: rank {rank}'s weights differ from rank 0's"
+            )
+            assert weights == never, (
+                f"{where}: {case}: rank {rank}'s weights differ from a run that never"
+                f" saw steps {steps}"
+            )
+
+
+def test_a_streak_of_three_stops_every_rank_before_its_update():
+    from tests.support.claims import on_ranks, snippet_definitions
+
+    where = page_line(PAGE, "the streak stopped both")
+    ns = snippet_definitions(NO_SYNC)
+    ns["guarded_step"] = _no_host_reads(ns["guarded_step"])
+    # (bad (step, rank) pairs, where the run stops): the ranks may take turns
+    cases = [
+        ({(6, 1), (7, 1), (8, 1)}, 8),
+        ({(2, 0), (3, 1), (4, 0)}, 4),
+        ({(0, 0), (1, 0), (1, 1), (2, 1)}, 2),
+        ({(2, 1), (3, 1), (5, 1), (6, 0)}, None),  # broken streak: no stop
+        ({(8, 0), (9, 1)}, None),
+    ]
+
+    def work(rank, _):
+        return [
+            ns["train"](rank, {key: value for key in bad}, seed=seed)
+            for bad, _ in cases
+            for value in (math.nan, 1e20)
+            for seed in range(2)
+        ]
+
+    _ranks_start_fast()
+    out = on_ranks(work, 2)
+    runs = [(bad, stop) for bad, stop in cases for _ in range(4)]
+    for i, (bad, stop) in enumerate(runs):
+        steps = sorted({t for t, _ in bad})
+        for rank in (0, 1):
+            skipped, stopped, weights = out[rank][i]
+            if stop is None:
+                assert stopped is None and skipped == steps, (
+                    f"{where}: bad {sorted(bad)}: rank {rank} skipped {skipped}, {stopped}"
+                )
+            else:
+                assert stopped == f"stopped at step {stop}: 3 non-finite steps in a row", (
+                    f"{where}: bad {sorted(bad)}: rank {rank}: {stopped!r}, not a stop at"
+                    f" step {stop}"
+                )
+                assert skipped == [t for t in steps if t < stop], (
+                    f"{where}: bad {sorted(bad)}: rank {rank} skipped {skipped}"
+                )
+            assert all(math.isfinite(w) for w in weights), (
+                f"{where}: bad {sorted(bad)}: rank {rank} has non-finite weights"
+            )
+            assert weights == out[0][i][2], f"{where}: bad {sorted(bad)}: the ranks differ"
+
+
+def test_without_the_all_reduce_a_loss_that_only_one_rank_sees_splits_the_ranks():
+    from types import SimpleNamespace
+
+    import torch.distributed as dist
+
+    from tests.support.claims import on_ranks, snippet_definitions
+
+    where = page_line(PAGE, "with the 1e20 label and no")
+    ns = snippet_definitions(NO_SYNC)
+    # only guarded_step uses `dist` (DDP's averaging is its own): drop its all-reduce
+    ns["dist"] = SimpleNamespace(all_reduce=lambda *_, **__: None, ReduceOp=dist.ReduceOp)
+    _ranks_start_fast()
+    out = on_ranks(lambda rank, _: ns["train"](rank, {(5, 1): 1e20}), 2)
+    assert out[0][0] == [] and out[1][0] == [5], (
+        f"{where}: without the all-reduce rank 0 skipped {out[0][0]} and rank 1"
+        f" {out[1][0]}; the page says rank 0 steps and rank 1 skips"
+    )
+    assert out[0][2] != out[1][2], f"{where}: the copies did not drift apart"
+
+
+@pytest.mark.parametrize("make", ["Adam", "AdamW", "SGD"])
+def test_a_fused_optimizer_with_found_inf_leaves_weights_and_state_untouched(make):
+    where = page_line(PAGE, "leave the weights and their state untouched where it")
+    where_other = page_line(PAGE, "Any other value takes the step")
+    for seed in range(5):
+        torch.manual_seed(seed)
+        params = [torch.nn.Parameter(torch.randn(n)) for n in (7, 1, 33)]
+        kwargs = {"momentum": 0.9, "weight_decay": 0.1} if make == "SGD" else {}
+        opt = getattr(torch.optim, make)(params, lr=0.1, fused=True, **kwargs)
+        for _ in range(3):
+            for p in params:
+                p.grad = torch.randn_like(p)
+            opt.step()
+        before = [_bits(p) for p in params]
+        state = {
+            (i, k): _bits(v.float()) for i, p in enumerate(params) for k, v in opt.state[p].items()
+        }
+        for p in params:
+            p.grad = torch.randn_like(p) * 1e3
+            p.grad[torch.randint(p.numel(), (2,))] = torch.tensor([math.nan, math.inf])
+        opt.found_inf = torch.tensor(1.0)
+        opt.step()
+        assert all(torch.equal(b, _bits(p)) for b, p in zip(before, params)), (
+            f"{where}: fused {make} with found_inf = 1 changed the weights (seed {seed})"
+        )
+        after = {
+            (i, k): _bits(v.float()) for i, p in enumerate(params) for k, v in opt.state[p].items()
+        }
+        assert state.keys() == after.keys() and all(
+            torch.equal(state[k], after[k]) for k in state
+        ), f"{where}: fused {make} with found_inf = 1 changed its state (seed {seed})"
+        for other in (2.0, 0.5):  # a SUM of two flags, or anything but 1.0, steps
+            for p in params:
+                p.grad = torch.randn_like(p)
+            steps = [opt.state[p]["step"].item() for p in params] if make != "SGD" else []
+            opt.found_inf = torch.tensor(other)
+            opt.step()
+            if other == 2.0 and steps:
+                now = [opt.state[p]["step"].item() for p in params]
+                assert now == [t - 1 for t in steps], (
+                    f"{where_other}: fused {make} with found_inf = 2.0 moved the step count"
+                    f" from {steps} to {now}; the page says back by one"
+                )
+            assert not any(torch.equal(b, _bits(p)) for b, p in zip(before, params)), (
+                f"{where_other}: fused {make} with found_inf = {other} did not step"
+            )
+            before = [_bits(p) for p in params]
