@@ -66,10 +66,11 @@ test: $(VENV)/.installed
 # the changed snippets on this machine's path and then on another CPU's.
 CHECK_SNIPPETS = $(filter-out all,$(SNIPPETS)) $(if $(filter all,$(SNIPPETS)),snippets)
 check: $(VENV)/.installed
-	SUITE_NOTEBOOK_CACHE=1 $(PYTEST) -q tests/test_lint.py tests/test_snippet_rules.py \
+	@SUITE_NOTEBOOK_CACHE=1 $(PYTEST) -q tests/test_lint.py tests/test_snippet_rules.py \
 	  tests/test_rule_checker.py tests/test_build_report.py tests/test_workflows.py \
-	  tests/test_drift.py tests/claims tests/test_site.py $(CHECK_SNIPPETS)
-	$(if $(strip $(CHECK_SNIPPETS)),$(OTHER_CPU_PATH) $(PYTEST) -q $(CHECK_SNIPPETS))
+	  tests/test_drift.py tests/claims tests/test_site.py $(CHECK_SNIPPETS); first=$$?; \
+	$(if $(strip $(CHECK_SNIPPETS)),echo "== the changed snippets on another CPU path =="; \
+	  $(OTHER_CPU_PATH) $(PYTEST) -q $(CHECK_SNIPPETS),true); exit $$(( first | $$? ))
 
 outputs: $(VENV)/.installed
 	@test -n "$(strip $(SNIPPETS))" || { echo "No snippet changed since the merge base; name some: make outputs SNIPPETS=snippets/<page>/<idea>.md (or SNIPPETS=all)"; exit 1; }

@@ -275,7 +275,11 @@ def _what_to_do(path: Path) -> str:
         why = "on another CPU path (one thread, portable kernels)" if other_path else "here"
         return (
             f"This output differs {why} from what was recorded"
-            + (", and you did not change this snippet" if changed is not None else "")
+            + (
+                ", and you did not change this snippet"
+                if changed and relative not in changed
+                else ""
+            )
             + ": it depends on the CPU (kernels, MKL, thread count), so it differs on some "
             "reader's machine. Do not record this machine's number (`make outputs` would "
             "make another CPU fail): print a value rounded to what float32 can promise, "
