@@ -165,6 +165,95 @@ def test_every_page_has_no_axe_violations_in_either_scheme(browser: Browser, bas
     )
 
 
+# --- a heading reached by a link -----------------------------------------------------------
+
+DEEP_LINKS = (
+    "guide/pytorch-api/#where-the-call-goes-in-the-loop",
+    "training/mixed-precision/#when-the-scaler-skips-a-step",
+)
+
+# Resolves once the page has kept still for ten frames (the browser's scroll to the anchor).
+SCROLL_SETTLED = """() => new Promise(done => {
+  let last = scrollY, still = 0;
+  const frame = () => {
+    still = scrollY === last ? still + 1 : 0;
+    last = scrollY;
+    if (still >= 10) done(); else requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+})"""
+
+# [left, top, right, bottom] of the heading, the header and the back-to-top button (null
+# while hidden), once the button's fade has ended.
+BOXES = """async id => {
+  const top = document.querySelector('.md-top');
+  await Promise.all(top.getAnimations().map(a => a.finished));
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  return {heading: box(document.getElementById(id)),
+          header: box(document.querySelector('.md-header')), top: top.hidden ? null : box(top)};
+}"""
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_a_heading_reached_by_a_link_is_not_covered(browser: Browser, base_url: str):
+    """docs/assets/site.css gives headings a scroll margin below the header and Material's
+    back-to-top button, which shows when the reader scrolls up."""
+    covered = []
+    for phone in (True, False):
+        size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 900}
+        with new_page(browser, viewport=size, is_mobile=phone, has_touch=phone) as (page, _):
+            for link in DEEP_LINKS:
+                anchor = link.split("#")[1]
+                page.goto(base_url + link)
+                assert page.locator(f"[id='{anchor}']").count() == 1, f"/{link}: no such anchor"
+                page.evaluate(SCROLL_SETTLED)
+                arrived = page.evaluate(BOXES, anchor)
+                assert arrived["heading"][1] < size["height"] / 3, f"/{link} is not scrolled to"
+                page.evaluate("scrollBy(0, -8)")  # a little up: Material shows the button
+                page.wait_for_function("!document.querySelector('.md-top').hidden")
+                up = page.evaluate(BOXES, anchor)
+                for when, boxes in (("on arrival", arrived), ("scrolled up", up)):
+                    covered += [
+                        f"/{link} at {size['width']} px, {when}: by the {name} ({boxes[name]})"
+                        for name in ("header", "top")
+                        if boxes[name] and overlap(boxes["heading"], boxes[name])
+                    ]
+    assert not covered, "a heading reached by a link is covered:\n" + "\n".join(covered)
+
+
+# --- errata verdicts -------------------------------------------------------------------------
+
+# Each verdict cell of the errata: its label's word and kind, its colours, whether it shows.
+VERDICTS = """() => [...document.querySelectorAll('td[data-label="Verdict"]')].map(td => {
+  const label = td.querySelector(':scope > .verdict');
+  if (!label) return {cell: td.innerText.trim()};
+  const style = getComputedStyle(label);
+  return {cell: td.innerText.trim(), word: label.innerText.trim().toLowerCase(),
+          kind: label.className.replace('verdict verdict-', ''),
+          colours: `${style.color} on ${style.backgroundColor}`,
+          shown: label.getClientRects().length > 0};
+})"""
+
+
+def test_errata_verdicts_are_coloured_labels_that_say_their_word(browser: Browser, base_url: str):
+    """docs/errata.md wraps each verdict in <span class="verdict verdict-KIND">: the word stays
+    its text (what a screen reader reads), the colour repeats it (site.css; axe checks the
+    contrast), on a phone's stacked cards too."""
+    for scheme in ("light", "dark"):
+        phone = {"width": 390, "height": 844}
+        with new_page(browser, viewport=phone, color_scheme=scheme) as (page, _):
+            page.goto(base_url + "errata/")
+            cells = [c for c in page.evaluate(VERDICTS) if c["cell"] != "As above"]
+        assert len(cells) >= 20, f"only {len(cells)} verdict cells found on /errata/"
+        wrong = [c for c in cells if c.get("word") != c.get("kind") or not c["shown"]]
+        assert not wrong, f"verdicts that are not a shown label of their own kind: {wrong}"
+        colours = {c["kind"]: c["colours"] for c in cells}
+        assert len(set(colours.values())) == len(colours) == 4, f"{scheme}: {colours}"
+
+
 # --- the clipping explorer -----------------------------------------------------------------
 
 

@@ -114,6 +114,23 @@ def test_each_svg_figure_has_a_light_and_a_dark_file_whose_greys_read_on_it(
             )
 
 
+def test_every_figure_is_a_link_that_opens_it_full_size(site: Path):
+    """A figure's labels are small on a phone: each figure, on a Markdown page (written so in
+    the page) or a notebook's (by the hook), is a link to an SVG file of the site, which
+    opens it full-size; both images of a figure (light and dark) share the link."""
+    linked, problems = set(), []
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        for link in re.finditer(r'<a href="([^"#]+\.svg)">((?:<img\b[^>]*>)+)</a>', text):
+            linked.update(re.findall(r"<img\b[^>]*>", link.group(2)))
+            if not (page.parent / link.group(1)).resolve().is_file():
+                problems.append(f"{page.relative_to(site)}: {link.group(1)} is not a file")
+        for img in re.findall(r'<img\b[^>]*src="[^"]+\.svg#only-(?:light|dark)"[^>]*>', text):
+            if img not in linked:
+                problems.append(f"{page.relative_to(site)}: not in a link: {img[:90]}")
+    assert linked and not problems, "\n".join(problems) or "no figure found"
+
+
 MINI_CONFIG = f"""site_name: mini
 theme: {{name: material, font: false}}
 plugins:

@@ -52,7 +52,9 @@ And it makes the pages light to load:
 * each ``data:`` figure becomes a file next to the page, named by its content
   hash, with its width and height (so the layout does not shift) and
   ``loading="lazy"``; an SVG figure becomes two, one per colour scheme (see
-  ``GREY_COLOUR`` below).
+  ``GREY_COLOUR`` below). Each figure is a link to its file, which opens it
+  full-size (its labels are small on a phone); both images of an SVG figure
+  share one link, to the light file, since a browser shows a lone SVG on white.
 
 tests/test_hooks.py checks the result on the built site.
 """
@@ -260,10 +262,13 @@ def _figure_file(match: re.Match, figures: dict) -> str:
     if match["mime"] == "image/svg+xml":
         # One file per colour scheme; Material shows `#only-light` / `#only-dark` images in
         # their scheme only, and follows its palette toggle.
-        return _figure_tag(match, _greys(data, SCHEMES["light"]), figures, "#only-light") + (
-            _figure_tag(match, _greys(data, SCHEMES["dark"]), figures, "#only-dark")
+        light, light_tag = _figure_tag(
+            match, _greys(data, SCHEMES["light"]), figures, "#only-light"
         )
-    return _figure_tag(match, data, figures, "")
+        _, dark_tag = _figure_tag(match, _greys(data, SCHEMES["dark"]), figures, "#only-dark")
+        return f'<a href="{light}">{light_tag}{dark_tag}</a>'
+    name, tag = _figure_tag(match, data, figures, "")
+    return f'<a href="{name}">{tag}</a>'
 
 
 def _greys(svg: bytes, remap) -> bytes:
@@ -276,7 +281,8 @@ def _greys(svg: bytes, remap) -> bytes:
     return GREY_COLOUR.sub(replace, svg)
 
 
-def _figure_tag(match: re.Match, data: bytes, figures: dict, fragment: str) -> str:
+def _figure_tag(match: re.Match, data: bytes, figures: dict, fragment: str) -> tuple[str, str]:
+    """The figure's file name and its <img> tag."""
     name = "figure-" + hashlib.sha256(data).hexdigest()[:12] + EXTENSIONS[match["mime"]]
     figures[name] = data
     attrs = match["before"] + match["after"]
@@ -287,7 +293,7 @@ def _figure_tag(match: re.Match, data: bytes, figures: dict, fragment: str) -> s
         attrs += ' loading="lazy"'
     if " decoding=" not in attrs:
         attrs += ' decoding="async"'
-    return f'<img{match["before"]} src="{name}{fragment}"{attrs[len(match["before"]) :]}>'
+    return name, f'<img{match["before"]} src="{name}{fragment}"{attrs[len(match["before"]) :]}>'
 
 
 def _size(data: bytes, mime: str) -> tuple[int, int] | None:
