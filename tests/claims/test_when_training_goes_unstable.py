@@ -17,11 +17,22 @@ positions, gaps and sizes.
 - A non-finite norm is never recorded: a x3 batch right after an inf or a NaN
   is still skipped, and the third non-finite norm in a row (and every one
   after it) says stop.
+
+The rollback sweeps run the page's own `make_data` and `train`
+(`roll_back_past_a_stretch_of_bad_batches.md`) over seeds 0 to 3, in the regime
+the page states: a stretch of 100 corrupted batches ending 200 batches before the
+end. The rolled-back run ends within 1.5 times the clean run's test loss, the
+clipped and the clipped-and-skipped runs at 2.5 times it or more, the skip rule
+skips at most 6 batches of the stretch, and the rollback skips a range that
+covers the stretch; a stretch of 150 batches makes it roll back twice, to the
+same checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 
 import pytest
 import torch
@@ -30,6 +41,7 @@ from tests.support.claims import page_line, snippet_namespace
 
 PAGE = "training/when-training-goes-unstable.md"
 SNIPPET = "training/when-training-goes-unstable/read_a_logged_norm_series.md"
+ROLLBACK = "training/when-training-goes-unstable/roll_back_past_a_stretch_of_bad_batches.md"
 STEPS = 400
 NO_CLIP = 1e30  # max_norm: the clipped-share check never fires
 
@@ -186,3 +198,90 @@ def test_the_third_non_finite_norm_in_a_row_says_stop(read):
             assert todo == expected, (
                 f"{where}: {run} {bad} norms in a row read {todo}; the page says {expected}"
             )
+
+
+ROLLBACK_SEEDS = range(4)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Module fixtures run before conftest's one_thread: set it here too."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def rollback():
+    with _one_thread():
+        return snippet_namespace(ROLLBACK)
+
+
+@pytest.fixture(scope="module")
+def clean_loss(rollback):
+    """The test loss of the run without bad batches, for each seed."""
+    losses = {}
+    with _one_thread():
+        for seed in ROLLBACK_SEEDS:
+            x, y, _, x_test, y_test = rollback["make_data"](seed)
+            losses[seed] = rollback["train"](x, y, x_test, y_test)[0]
+    return losses
+
+
+def _rolled_back(log: str) -> list[tuple[int, int, int]]:
+    """(at, back to, on from) for each rollback the snippet's `train` logged."""
+    found = re.findall(r"at (\d+) back to (\d+), on from (\d+)", log)
+    return [tuple(map(int, event)) for event in found]
+
+
+def test_rolling_back_recovers_where_clip_and_skip_do_not(rollback, clean_loss):
+    where = page_line(PAGE, "ends within 1.5 times the clean run's test loss")
+    where_skip = page_line(PAGE, "the skip rule alone lets most of a stretch through")
+    make, train = rollback["make_data"], rollback["train"]
+    for seed in ROLLBACK_SEEDS:
+        x, y, y_bad, x_test, y_test = make(seed)  # batches 200 to 299 corrupted
+        clean = clean_loss[seed]
+        for name, how in (("the clip alone", {}), ("the clip and the skip", {"skip": True})):
+            loss, log = train(x, y_bad, x_test, y_test, **how)
+            assert loss >= 2.5 * clean, (
+                f"{where}: seed {seed}, the run with {name} ends at"
+                f" {loss / clean:.2f} times the clean run's loss; the page says 2.5"
+                " times or more: fix the page or the regime it states"
+            )
+            if how:
+                skipped = [int(b) for b in log.split(", ")]
+                assert len(skipped) <= 6 and all(200 <= b < 212 for b in skipped), (
+                    f"{where_skip}: seed {seed}, the skip rule skipped {skipped};"
+                    " the page says it skips only the first few batches of the stretch"
+                )
+        loss, log = train(x, y_bad, x_test, y_test, roll_back=True)
+        assert loss <= 1.5 * clean, (
+            f"{where}: seed {seed}, the rolled-back run ends at {loss / clean:.2f}"
+            " times the clean run's loss; the page says within 1.5 times"
+        )
+        events = _rolled_back(log)
+        assert len(events) == 1 and events[0][1] <= 200 and events[0][2] >= 300, (
+            f"{where}: seed {seed}, the rollback logged {log!r}; it should go back"
+            " to a checkpoint before batch 200 and on from past batch 299, once"
+        )
+
+
+def test_a_longer_stretch_rolls_back_twice(rollback, clean_loss):
+    where = page_line(PAGE, "rolls back a second time")
+    make, train = rollback["make_data"], rollback["train"]
+    for seed in range(2):
+        x, _, y_bad, x_test, y_test = make(seed, bad=range(200, 350))
+        clean = clean_loss[seed]  # the same clean batches as with 100 bad
+        loss, log = train(x, y_bad, x_test, y_test, roll_back=True)
+        events = _rolled_back(log)
+        assert len(events) == 2 and events[0][1] == events[1][1] <= 200, (
+            f"{where}: seed {seed}, a stretch of 150 logged {log!r}; the page says"
+            " it rolls back twice, to the same checkpoint"
+        )
+        assert events[1][2] >= 350 and loss <= 1.5 * clean, (
+            f"{where}: seed {seed}, after two rollbacks ({log!r}) the run ends at"
+            f" {loss / clean:.2f} times the clean run's loss; the page says within 1.5"
+        )
