@@ -9,18 +9,14 @@ stopped at the end) and reuses the snippet's model.
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import math
-import multiprocessing
-import socket
 import threading
-import traceback
 
 import torch
 import torch.distributed as dist
 
-from tests.support.claims import page_line, snippet_definitions, snippet_namespace
+from tests.support.claims import on_ranks, page_line, snippet_definitions, snippet_namespace
 
 PAGE = "training/parallelism.md"
 
@@ -154,49 +150,32 @@ def test_tied_weight_listed_twice_is_root_two_too_large_and_clipped_twice():
 HSDP_SEEDS = range(3)
 
 
-def hsdp_rank(rank: int, port: int, results) -> None:
-    try:
-        torch.set_num_threads(1)
-        dist.init_process_group(
-            "gloo",
-            init_method=f"tcp://127.0.0.1:{port}",
-            rank=rank,
-            world_size=4,
-            timeout=datetime.timedelta(seconds=20),
-        )
-        try:
-            from torch.distributed.device_mesh import init_device_mesh
-            from torch.distributed.fsdp import fully_shard
+def hsdp_rank(rank: int, world: int) -> list:
+    """On one of 4 ranks, a (2 replicas x 2 shards) HSDP model per seed: the clip's norm,
+    the by-hand sums over the world and over the shard dimension, the clipped grads."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
 
-            new_model = snippet_definitions("training/parallelism/hsdp_counts_replicas_once.md")[
-                "new_model"
-            ]
-            mesh = init_device_mesh("cpu", (2, 2), mesh_dim_names=("replicate", "shard"))
-            found = []
-            for seed in HSDP_SEEDS:
-                generator = torch.Generator().manual_seed(seed)
-                x, y = (
-                    torch.randn(16, 8, generator=generator),
-                    torch.randn(16, 1, generator=generator),
-                )
-                model = new_model()
-                for layer in [model[0], model[2], model]:
-                    fully_shard(layer, mesh=mesh)
-                torch.nn.functional.mse_loss(model(x.chunk(4)[rank]), y.chunk(4)[rank]).backward()
-                local = torch.nn.utils.get_total_norm(
-                    [p.grad.to_local() for p in model.parameters()]
-                )
-                world, shard = local**2, local**2
-                dist.all_reduce(world)
-                dist.all_reduce(shard, group=mesh["shard"].get_group())
-                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.2).full_tensor()
-                grads = [p.grad.full_tensor().tolist() for p in model.parameters()]
-                found.append((norm.item(), world.sqrt().item(), shard.sqrt().item(), grads))
-            results.put((rank, found))
-        finally:
-            dist.destroy_process_group()
-    except BaseException:
-        results.put((rank, traceback.format_exc()))
+    new_model = snippet_definitions("training/parallelism/hsdp_counts_replicas_once.md")[
+        "new_model"
+    ]
+    mesh = init_device_mesh("cpu", (2, 2), mesh_dim_names=("replicate", "shard"))
+    found = []
+    for seed in HSDP_SEEDS:
+        generator = torch.Generator().manual_seed(seed)
+        x, y = torch.randn(16, 8, generator=generator), torch.randn(16, 1, generator=generator)
+        model = new_model()
+        for layer in [model[0], model[2], model]:
+            fully_shard(layer, mesh=mesh)
+        torch.nn.functional.mse_loss(model(x.chunk(4)[rank]), y.chunk(4)[rank]).backward()
+        local = torch.nn.utils.get_total_norm([p.grad.to_local() for p in model.parameters()])
+        world_sum, shard_sum = local**2, local**2
+        dist.all_reduce(world_sum)
+        dist.all_reduce(shard_sum, group=mesh["shard"].get_group())
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.2).full_tensor()
+        grads = [p.grad.full_tensor().tolist() for p in model.parameters()]
+        found.append((norm.item(), world_sum.sqrt().item(), shard_sum.sqrt().item(), grads))
+    return found
 
 
 def test_hsdp_clip_follows_placements_and_a_by_hand_sum_runs_over_the_shard_dimension():
@@ -206,30 +185,7 @@ def test_hsdp_clip_follows_placements_and_a_by_hand_sum_runs_over_the_shard_dime
     new_model = snippet_definitions("training/parallelism/hsdp_counts_replicas_once.md")[
         "new_model"
     ]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    ranks = [context.Process(target=hsdp_rank, args=(r, port, results)) for r in range(4)]
-    try:
-        for process in ranks:
-            process.start()
-        outputs = {}
-        for _ in ranks:
-            rank, output = results.get(timeout=120)
-            assert not isinstance(output, str), f"rank {rank} failed:\n{output}"
-            outputs[rank] = output
-        for process in ranks:
-            process.join(timeout=30)
-    finally:
-        for process in ranks:
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+    outputs = on_ranks(hsdp_rank, 4)
     for i, seed in enumerate(HSDP_SEEDS):
         generator = torch.Generator().manual_seed(seed)
         x, y = torch.randn(16, 8, generator=generator), torch.randn(16, 1, generator=generator)
