@@ -16,8 +16,7 @@ at one, resized to the other; the order alternates, so one resize per page); the
 time it took is printed with -s.
 
 Hidden content tabs and closed <details> are shown while measuring, so a block in
-a tab not yet clicked is checked too, and blocks that `content-visibility: auto`
-leaves unrendered off screen are laid out.
+a tab not yet clicked is checked too.
 """
 
 from __future__ import annotations
@@ -38,14 +37,11 @@ CHEAT_SHEET = "cheat-sheet/"
 # The call a reader copies from the cheat sheet; its line must fit a phone screen.
 KEY_CALL = "clip_grad_norm_("
 
-# Shows every tab's content and every <details> body, so that hidden blocks are measured,
-# and lays out what `content-visibility: auto` would skip until it nears the screen (a
-# skipped block reports no overflow and no text).
+# Shows every tab's content and every <details> body, so that hidden blocks are measured.
 SHOW_HIDDEN = """() => {
   const style = document.createElement('style');
   style.id = 'reading-test-show-hidden';
-  style.textContent = '.tabbed-content > .tabbed-block { display: block !important; }'
-    + ' * { content-visibility: visible !important; }';
+  style.textContent = '.tabbed-content > .tabbed-block { display: block !important; }';
   document.head.appendChild(style);
   document.querySelectorAll('details:not([open])').forEach(d => { d.open = true; });
 }"""

@@ -18,17 +18,6 @@
     for (var i = 0; i < navs.length; i++) navs[i].setAttribute("role", "none");
   }
 
-  // Code blocks below the fold are not laid out until they near the screen
-  // (content-visibility in docs/assets/site.css); give each the height it will
-  // have, from its number of lines, so that laying it out moves nothing. Reading
-  // textContent needs no layout.
-  var blocks = document.querySelectorAll(".md-typeset .highlight > pre > code");
-  for (var k = 0; k < blocks.length; k++) {
-    var text = blocks[k].textContent;
-    var lines = (text.match(/\n/g) || []).length + (/\n$/.test(text) ? 0 : 1);
-    blocks[k].parentNode.style.setProperty("--code-lines", String(lines));
-  }
-
   // Material's document$ emits after it has mounted the page's components.
   // Without it, Material's script did not run: undo the classes that
   // docs/overrides/main.html set early on its behalf, so the no-JavaScript
@@ -45,10 +34,8 @@
     fix();
   }
 
-  // With the `content.lazy` feature (mkdocs.yml) Material mounts a code block, and
-  // adds its copy button's <nav>, only when the block first becomes visible: fix
-  // those too, before the next frame. fix() only queries for elements it has not
-  // fixed yet, so it is cheap.
+  // Material adds a copy button's <nav> to each code block as it mounts it: fix those
+  // too. fix() only queries for elements it has not fixed yet, so it is cheap.
   if (typeof MutationObserver === "function") {
     new MutationObserver(fix).observe(document.body, { childList: true, subtree: true });
   }
