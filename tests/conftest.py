@@ -8,13 +8,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests import build_log
-from tests.paths import DOCS, ROOT
+from scripts.site_server import CHROMIUM, launch_chromium, serve
+from tests.support import build_log
+from tests.support.browser import in_ci, new_page
+from tests.support.paths import DOCS, ROOT
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class BackgroundBuild:
         self.log = tempfile.TemporaryFile(mode="w+")
         # Every notebook is executed, even if `mkdocs serve` cached its output; `make
         # check` sets SUITE_NOTEBOOK_CACHE=1 to reuse that cache (a changed notebook still
-        # runs). os.environ already carries the network guard (tests/guards.py).
+        # runs). os.environ already carries the network guard (tests/support/guards.py).
         cache = os.environ.get("SUITE_NOTEBOOK_CACHE") == "1"
         env = {
             **os.environ,
@@ -136,3 +140,41 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def site(strict_build: Build) -> Path:
     """The built site (a failed build never reaches a test: see pytest_runtest_setup)."""
     return strict_build.site
+
+
+# --- the real browser (Debian's Chromium through Playwright) and the site served locally ---
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    if not CHROMIUM.is_file():
+        reason = (
+            f"{CHROMIUM} is missing, so the browser tests cannot run; install Debian's "
+            "Chromium with `apt-get install chromium`, or set SITE_BROWSER to the path of "
+            "a Chromium-based browser (Chrome, Edge)"
+        )
+        if in_ci():
+            pytest.fail(
+                reason + " (CI is set: .ci/run installs it, and these tests may not skip in CI)"
+            )
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(site) -> str:
+    with serve(site) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    with new_page(browser) as (page, watch):
+        yield page
+    assert not watch.errors, "\n".join(watch.errors)
+    assert not watch.external, "\n".join(watch.external)

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 
-from tests.paths import ROOT
+from tests.support.paths import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "clip_cost.py"
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"

@@ -1,129 +1,25 @@
 """The built site in a real browser: Debian's Chromium, driven by Playwright.
 
-One browser and one local server (scripts/site_server.py, shared with
-scripts/lighthouse.py) serve the whole module. Without /usr/bin/chromium these tests
-skip locally and fail in CI (CI=true), where .ci/run installs it.
+The browser and the local server are session fixtures (tests/conftest.py). Without
+/usr/bin/chromium these tests skip locally and fail in CI (CI=true), where .ci/run
+installs it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from scripts.site_server import CHROMIUM, is_local, launch_chromium, page_paths, serve
+from scripts.site_server import page_paths
+from tests.support.browser import new_page
 
 pytestmark = pytest.mark.browser
 
 EXPLORER = "guide/explorer/"
 EPS = 1e-6  # PyTorch's guard in clip_grad_norm_
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-# Other browser test modules import `browser` and `base_url` from here. pytest then registers
-# the fixture once more in each of them and sets it up once per registration, but Playwright's
-# sync API can run only once in a thread: every setup after the first reuses the first browser.
-_SHARED: dict[str, Browser] = {}
-
-
-@pytest.fixture(scope="session")
-def browser() -> Browser:
-    if "browser" in _SHARED:
-        yield _SHARED["browser"]
-        return
-    if not CHROMIUM.is_file():
-        reason = (
-            f"{CHROMIUM} is missing, so the browser tests cannot run; install Debian's "
-            "Chromium with `apt-get install chromium`, or set SITE_BROWSER to the path of "
-            "a Chromium-based browser (Chrome, Edge)"
-        )
-        if in_ci():
-            pytest.fail(
-                reason + " (CI is set: .ci/run installs it, and these tests may not skip in CI)"
-            )
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        _SHARED["browser"] = chromium
-        try:
-            yield chromium
-        finally:
-            del _SHARED["browser"]
-            chromium.close()
-
-
-@pytest.fixture(scope="session")
-def base_url(site) -> str:
-    with serve(site) as url:
-        yield url
-
-
-class Watch:
-    """What a browser context did that it should not: console errors, uncaught exceptions, external requests."""
-
-    def __init__(self, context: BrowserContext) -> None:
-        self.where = ""
-        self.errors: list[str] = []
-        self.external: list[str] = []
-        context.route("**/*", self._route)
-        context.on("console", self._console)
-        context.on(
-            "weberror",
-            lambda error: self.errors.append(f"{self.where or '?'}: uncaught: {error.error}"),
-        )
-
-    def _console(self, message) -> None:
-        if message.type == "error":
-            source = message.page.url if message.page else self.where or "?"
-            self.errors.append(
-                f"{source}: console error: {message.text} ({message.location.get('url', '')})"
-            )
-
-    def _route(self, route) -> None:
-        url = route.request.url
-        if is_local(url):
-            route.continue_()
-        else:
-            try:
-                source = route.request.frame.url
-            except Exception:  # a request from a worker has no frame
-                source = self.where or "?"
-            self.external.append(f"{source}: requested {url}")
-            route.abort("blockedbyclient")
-
-
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
-
-
-@contextlib.contextmanager
-def new_page(browser: Browser, **options) -> Iterator[tuple[Page, Watch]]:
-    """A page in a fresh context (a desktop in light mode unless told otherwise), watched for
-    console errors and requests to other hosts, closed afterwards whatever happens."""
-    context = browser.new_context(**{**DESKTOP, **options})
-    try:
-        watch = Watch(context)
-        yield context.new_page(), watch
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    with new_page(browser) as (page, watch):
-        yield page
-    assert not watch.errors, "\n".join(watch.errors)
-    assert not watch.external, "\n".join(watch.external)
-
-
-# --- every page -------------------------------------------------------------------------------
 
 
 def test_every_page_loads_without_errors_or_external_requests(

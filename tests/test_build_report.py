@@ -1,4 +1,4 @@
-"""A failed build is reported as the source page and line, and what to do (tests/build_log.py).
+"""A failed build is reported as the source page and line, and what to do (tests/support/build_log.py).
 
 Each case builds a two-page site with the same plugins and strictness as the real one,
 so the messages checked here are MkDocs' real ones, not copies."""
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import build_log
+from tests.support import build_log
 
 CONFIG = """site_name: mini
 strict: true
@@ -101,7 +101,7 @@ def test_an_indented_code_block_in_a_page_is_caught_after_rendering(tmp_path):
 
 
 def test_site_checks_name_the_source_page_not_the_built_file(tmp_path):
-    from tests.built_site import source
+    from tests.support.built_site import source
 
     site = tmp_path / "site"
     assert source(site, site / "guide" / "the-math" / "index.html") == "docs/guide/the-math.md"

@@ -29,9 +29,9 @@ import pytest
 import torch
 from playwright.sync_api import Browser, Page, expect
 
-from tests.paths import SNIPPETS
+from tests.support.browser import new_page
 from tests.support.claims import page_line, snippet_namespace
-from tests.test_browser import base_url, browser, new_page  # noqa: F401 - shared fixtures
+from tests.support.paths import SNIPPETS
 
 PAGE = "training/check-your-run.md"
 URL = "training/check-your-run/"

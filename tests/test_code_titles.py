@@ -21,8 +21,8 @@ from pathlib import Path
 import markdown
 import pytest
 
-from tests import fences
-from tests.paths import DOCS, ROOT, SNIPPETS
+from tests.support import fences
+from tests.support.paths import DOCS, ROOT, SNIPPETS
 
 HOOKS = ROOT / "docs" / "overrides" / "hooks"
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from tests import drift
-from tests.paths import ROOT
+from tests.support import drift
+from tests.support.paths import ROOT
 
 PINS = "deepspeed==0.19.8\ntorch==2.13.0\ntensorflow_cpu==2.21.0\n"
 

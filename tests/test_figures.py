@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.fences import read_fences
-from tests.paths import ROOT
+from tests.support.fences import read_fences
+from tests.support.paths import ROOT
 
 IMG = ROOT / "docs" / "guide" / "img"
 PAGE = ROOT / "docs" / "guide" / "the-math.md"

@@ -10,7 +10,7 @@ import sys
 import torch
 from torch.testing import assert_close
 
-from tests.paths import ROOT
+from tests.support.paths import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "clip_cost.py"
 WHERE = f"clip_in_fused_step in {SCRIPT.relative_to(ROOT)}"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.built_site import NOTEBOOKS, notebook_page
-from tests.paths import ROOT
+from tests.support.built_site import NOTEBOOKS, notebook_page
+from tests.support.paths import ROOT
 
 HOOK = ROOT / "docs" / "overrides" / "hooks" / "notebook_assets.py"
 

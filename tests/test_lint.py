@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests import fences
-from tests.paths import ROOT, SNIPPETS
+from tests.support import fences
+from tests.support.paths import ROOT, SNIPPETS
 
 PROJECT_PYTHON = ["tests", "scripts", "benchmarks", "docs/overrides", "docs/experiments"]
 # Notebooks are linted but laid out by hand: their cells are read as prose-and-code pages.

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_browser
-from tests.built_site import pages, parse, source
-from tests.paths import DOCS, ROOT
+from tests.support.browser import new_page
+from tests.support.built_site import pages, parse, source
+from tests.support.paths import DOCS, ROOT
 from tests.test_site import is_external
 
 MATH_PAGE = "guide/the-math/index.html"
@@ -37,7 +37,6 @@ def load_hook():
 
 hook = load_hook()
 # The browser tests' Chromium and local server (skipped without Chromium, failing in CI).
-browser, base_url, new_page = test_browser.browser, test_browser.base_url, test_browser.new_page
 
 
 def attribute(attrs: str, name: str) -> str | None:

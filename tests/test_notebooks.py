@@ -19,8 +19,8 @@ import jupytext
 import pytest
 from mkdocs.utils.yaml import yaml_load
 
-from tests.built_site import NOTEBOOKS, notebook_page
-from tests.paths import EXPERIMENTS, ROOT
+from tests.support.built_site import NOTEBOOKS, notebook_page
+from tests.support.paths import EXPERIMENTS, ROOT
 
 
 def nav_entries(nav: object) -> list[str]:

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from mkdocs.utils.yaml import yaml_load
 
-from tests.built_site import pages, source
-from tests.paths import DOCS, ROOT
+from tests.support.built_site import pages, source
+from tests.support.paths import DOCS, ROOT
 
 HOOK = DOCS / "overrides" / "hooks" / "page_facts.py"
 FACTS = re.compile(r'<div class="md-copyright__facts" data-page-facts>(.*?)</div>', re.S)

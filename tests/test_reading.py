@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from scripts.site_server import page_paths
-from tests.test_browser import base_url, browser, new_page  # noqa: F401 - shared fixtures
+from tests.support.browser import new_page
 
 pytestmark = pytest.mark.browser
 

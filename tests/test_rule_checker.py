@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import fences
-from tests.guards import NetworkBlockedError
-from tests.paths import ROOT
+from tests.support import fences
+from tests.support.guards import NetworkBlockedError
+from tests.support.paths import ROOT
 
 GOOD_SNIPPET = (
     "```python\nprint(1 + 1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n"
@@ -184,7 +184,7 @@ def run_pytest_on(folder: Path, *options: str) -> subprocess.CompletedProcess:
             os.devnull,
             "--codeblocks",
             "-p",
-            "tests.guards",
+            "tests.support.guards",
             *options,
             str(folder),
         ],

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.test_browser import base_url, browser, new_page  # noqa: F401 - shared fixtures
+from tests.support.browser import new_page
 
 pytestmark = pytest.mark.browser
 

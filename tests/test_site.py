@@ -8,9 +8,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from tests import build_log, fences
-from tests.built_site import pages, parse, source
-from tests.paths import DOCS, SNIPPETS
+from tests.support import build_log, fences
+from tests.support.built_site import pages, parse, source
+from tests.support.paths import DOCS, SNIPPETS
 
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>(?:https?:)?//[^'")\s]+)""")
 
@@ -121,7 +121,7 @@ def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
     """Pages whose built HTML shows more (or fewer) code blocks than their snippets hold.
 
     Rendering is the only sure way to see code written in a page: an indented (4-space)
-    block is code to Markdown but has no fence for tests/fences.py to find."""
+    block is code to Markdown but has no fence for tests/support/fences.py to find."""
     problems = []
     for page in fences.markdown_files(docs):
         relative = page.relative_to(docs)

@@ -3,8 +3,8 @@
 import pytest
 from pytest_codeblocks.main import extract_from_file
 
-from tests import fences
-from tests.paths import DOCS, SNIPPETS
+from tests.support import fences
+from tests.support.paths import DOCS, SNIPPETS
 
 
 def report(problems: list[str]) -> str:

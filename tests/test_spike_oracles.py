@@ -25,7 +25,7 @@ import pytest
 import torch
 import zclip
 
-from tests.paths import SNIPPETS
+from tests.support.paths import SNIPPETS
 
 SPIKES = SNIPPETS / "training" / "loss-spikes"
 

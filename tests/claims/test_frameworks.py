@@ -6,7 +6,7 @@ line it guards.
 
 JAX and TensorFlow start threads when imported, and TensorFlow loaded before
 torch's compiler stack (the first `torch.optim` optimizer imports it) crashes the
-process. So, like the snippets that import them (tests/snippet_runner.py), these
+process. So, like the snippets that import them (tests/support/snippet_runner.py), these
 sweeps run in a Python process of their own: in the test process this module
 defines one test, which runs this file again with FRAMEWORK_CLAIMS_CHILD=1, where
 the sweeps below are defined, and passes on their failures.
@@ -21,8 +21,8 @@ import sys
 import numpy as np
 import pytest
 
-from tests.paths import ROOT
 from tests.support.claims import page_line, snippet_namespace
+from tests.support.paths import ROOT
 
 CHILD = "FRAMEWORK_CLAIMS_CHILD"
 

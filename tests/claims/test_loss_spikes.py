@@ -33,8 +33,8 @@ import math
 import pytest
 import torch
 
-from tests.paths import DOCS
 from tests.support.claims import page_line, snippet_namespace
+from tests.support.paths import DOCS
 
 PAGE = "training/loss-spikes.md"
 MASKED = "training/loss-spikes/masked_skip_writes_nan_unless_zeroed.md"

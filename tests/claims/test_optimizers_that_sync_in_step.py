@@ -18,8 +18,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.paths import SNIPPETS
 from tests.support.claims import on_ranks, page_line, snippet_definitions
+from tests.support.paths import SNIPPETS
 
 PAGE = "training/optimizers-that-sync-in-step.md"
 SNIPPET = "training/optimizers-that-sync-in-step/clip_before_step_sees_the_local_gradient.md"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.paths import ROOT
+from tests.support.paths import ROOT
 
 
 def _git(*args: str) -> str | None:

@@ -13,7 +13,7 @@ import contextlib
 import io
 import re
 
-from tests.paths import DOCS, ROOT, SNIPPETS
+from tests.support.paths import DOCS, ROOT, SNIPPETS
 
 
 def _prints(node: ast.AST) -> bool:

@@ -1,6 +1,6 @@
 """The suite's network block, for every Python process it starts.
 
-The test suite (tests/guards.py) puts this folder first on PYTHONPATH, so Python
+The test suite (tests/support/guards.py) puts this folder first on PYTHONPATH, so Python
 imports this file at start-up in the pytest process and in every Python process
 started below it: the strict build, the notebook kernels it executes, the
 benchmark, torchrun and its workers, and Python run from `sh`/`bash` blocks.

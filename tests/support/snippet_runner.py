@@ -1,6 +1,6 @@
 """How the suite runs one code block of snippets/, and what it says when the block fails.
 
-pytest-codeblocks finds the blocks and stays the runner the design names; tests/guards.py
+pytest-codeblocks finds the blocks and stays the runner the design names; tests/support/guards.py
 gives each of its items this `run_block` instead of pytest-codeblocks' own, so that:
 
 * the block is compiled with its snippet's path and line numbers: a traceback points at
@@ -31,8 +31,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests import fences
-from tests.paths import ROOT
+from tests.support import fences
+from tests.support.paths import ROOT
 
 # Libraries that start threads when imported (JAX, TensorFlow, tokenizers, ...). A block
 # that imports one runs in its own Python process: forking the pytest process after

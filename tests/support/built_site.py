@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from tests.paths import DOCS, EXPERIMENTS, ROOT
+from tests.support.paths import DOCS, EXPERIMENTS, ROOT
 
 NOTEBOOKS = sorted(EXPERIMENTS.glob("*.py"))
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"
 EXPERIMENTS = DOCS / "experiments"
-NETGUARD = ROOT / "tests" / "netguard"
+NETGUARD = ROOT / "tests" / "support" / "netguard"

@@ -1,9 +1,9 @@
-"""A pytest plugin (loaded with ``-p tests.guards``) that every test and snippet runs under.
+"""A pytest plugin (loaded with ``-p tests.support.guards``) that every test and snippet runs under.
 
 * Network: sockets may only reach loopback addresses, in the pytest process and in
-  every Python process the suite starts (tests/netguard/sitecustomize.py, put first on
+  every Python process the suite starts (tests/support/netguard/sitecustomize.py, put first on
   PYTHONPATH here, so children inherit it). Anything else fails with NetworkBlockedError.
-* Snippets run through tests/snippet_runner.py: failures name the snippet file and
+* Snippets run through tests/support/snippet_runner.py: failures name the snippet file and
   line, wrong outputs show a diff, blocks run in an empty folder and must leave it empty.
   ``--update-outputs`` (``make outputs``) rewrites wrong or missing expected outputs.
 * No silent skips: a code block from snippets/ that ends up skipped fails the run,
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fences import runnable_fence_count
-from tests.paths import NETGUARD, ROOT, SNIPPETS
+from tests.support.fences import runnable_fence_count
+from tests.support.paths import NETGUARD, ROOT, SNIPPETS
 
 if str(NETGUARD) not in sys.path:
     sys.path.insert(0, str(NETGUARD))
@@ -59,7 +59,7 @@ def _is_snippet_block(item: pytest.Item) -> bool:
 
 
 def _snippet_block_class(base: type) -> type:
-    from tests.snippet_runner import SnippetFailure, run_block, where
+    from tests.support.snippet_runner import SnippetFailure, run_block, where
 
     class SnippetBlock(base):
         def runtest(self) -> None:
@@ -124,7 +124,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
         and parent.config.option.codeblocks
         and not in_repo_outside_snippets
     ):
-        from tests import fences
+        from tests.support import fences
 
         problems = fences.unrun_fences(file_path.parent, only=file_path.resolve())
         if problems:

@@ -1,0 +1,65 @@
+"""A browser page for the tests: a fresh context, watched for console errors and requests
+to other hosts (the site loads nothing from other hosts)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from scripts.site_server import is_local
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+class Watch:
+    """What a browser context did that it should not: console errors, uncaught exceptions, external requests."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.where = ""
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        context.route("**/*", self._route)
+        context.on("console", self._console)
+        context.on(
+            "weberror",
+            lambda error: self.errors.append(f"{self.where or '?'}: uncaught: {error.error}"),
+        )
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            source = message.page.url if message.page else self.where or "?"
+            self.errors.append(
+                f"{source}: console error: {message.text} ({message.location.get('url', '')})"
+            )
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if is_local(url):
+            route.continue_()
+        else:
+            try:
+                source = route.request.frame.url
+            except Exception:  # a request from a worker has no frame
+                source = self.where or "?"
+            self.external.append(f"{source}: requested {url}")
+            route.abort("blockedbyclient")
+
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
+
+
+@contextlib.contextmanager
+def new_page(browser: Browser, **options) -> Iterator[tuple[Page, Watch]]:
+    """A page in a fresh context (a desktop in light mode unless told otherwise), watched for
+    console errors and requests to other hosts, closed afterwards whatever happens."""
+    context = browser.new_context(**{**DESKTOP, **options})
+    try:
+        watch = Watch(context)
+        yield context.new_page(), watch
+    finally:
+        context.close()
