@@ -1,41 +1,17 @@
-"""Measure what gradient clipping costs on this machine.
+"""Measure what gradient clipping costs on this machine (docs/beyond/cost.md).
 
-    .venv/bin/python benchmarks/clip_cost.py            # full run, about two minutes, prints tables
-    .venv/bin/python benchmarks/clip_cost.py --quick    # tiny models, a few seconds
-    .venv/bin/python benchmarks/clip_cost.py --record   # full run, then write the results:
-        benchmarks/results/clip_cost.json      the measurements and the machine they come from
-        benchmarks/results/clip_cost_table.md  the tables included by docs/beyond/cost.md
-        docs/beyond/img/clip_cost.svg          the plot shown on that page (light scheme)
-        docs/beyond/img/clip_cost-dark.svg     the same plot for the dark scheme
-    .venv/bin/python benchmarks/clip_cost.py --render benchmarks/results/clip_cost.json \
-        --table OUT.md --plot OUT.svg          # redraw the tables and plots from a JSON file
+    .venv/bin/python benchmarks/clip_cost.py --threads 1   # full run; prints the report
+    .venv/bin/python benchmarks/clip_cost.py --quick       # tiny models: a smoke test
+    .venv/bin/python benchmarks/clip_cost.py --record --threads 1 --note "what else ran"
+    .venv/bin/python benchmarks/clip_cost.py --render JSON --table OUT.md --plot OUT.svg
 
-It measures four things in one run.
-
-1. Two floors, named for what they are. The *kernel floor* of each model: one
-   ``buffer.sum()`` (a read pass) and one ``buffer.mul_(1.0)`` (a read+write pass) of a
-   contiguous float32 buffer as large as the model, on the thread count of the run. For
-   small models that buffer sits in the last-level cache, so it measures the kernel's
-   throughput, not memory. The *streaming floor* of the machine: the same two kernels on
-   a buffer several times the last-level cache (read from sysfs), with one thread and with
-   every logical core: the bandwidth the memory system delivers.
-2. For each model (the parameters of a stack of Linear(width, width) layers, weight and
-   bias each, float32 on the CPU, every gradient set): ``clip_grad_norm_`` with ``foreach``
-   on and off, ``get_total_norm`` alone, ``clip_grad_value_`` with ``foreach`` on and off,
-   one ``AdamW`` step with the defaults and one with ``fused=True``, one ``SGD`` step
-   (momentum 0.9), and the two ways to clip before a fused AdamW step: ``clip_grad_norm_``
-   then the step, or ``get_total_norm`` and the clip coefficient passed to the fused step
-   as its ``grad_scale`` (the step divides every gradient by it inside its kernel). The
-   calls are interleaved (one of each per round), and each is reported by its fastest
-   round: on a machine shared with other work, that work only ever adds time.
-3. Bytes: each operation's floats moved per parameter (a read pass moves 1, a read+write
-   pass 2; the clip 3, fused AdamW 7), its achieved GB/s, and the measured time ratio of
-   the clip to the fused step next to the byte ratio 3/7.
-4. A whole training iteration (forward, backward, clip, fused AdamW step) of a small
-   transformer language model written below in plain torch, with each phase timed, for
-   both ways to clip; the two copies of the model start equal and must stay equal.
-
-No number here is asserted by a test: timings depend on the machine and its load.
+`--record` writes the JSON, the report the page includes and the light and dark plots;
+`--render` measures nothing and draws them from a recorded JSON. Each operation runs in
+interleaved rounds, one call of each per round, and is reported by its fastest round,
+next to two floors: the kernel floor (sum() and mul_(1.0) of one buffer as large as the
+model) and the streaming floor (the same on a buffer several times the last-level cache,
+on one thread and on every core). Then the phases of a small language model's training
+iteration are timed for both ways to clip. No test asserts a timing.
 """
 
 from __future__ import annotations
@@ -48,7 +24,6 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -57,16 +32,18 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: tests.support reads the snippet's code
+    sys.path.insert(0, str(ROOT))
+from tests.support.claims import snippet_definitions  # noqa: E402
+
+SNIPPET = "beyond/cost/clip_folded_into_fused_adamw.md"  # the page's clip folded into the step
+clip_in_fused_step = snippet_definitions(SNIPPET)["clip_in_fused_step"]
+clip_norm, clip_value = torch.nn.utils.clip_grad_norm_, torch.nn.utils.clip_grad_value_
+
 RESULTS = ROOT / "benchmarks" / "results" / "clip_cost.json"
 TABLE = ROOT / "benchmarks" / "results" / "clip_cost_table.md"
-GENERATED_BY = "benchmarks/clip_cost.py --record; do not edit by hand"
-PLOT_METADATA = {
-    "Date": None,
-    "Description": "Generated by benchmarks/clip_cost.py --record from benchmarks/results/clip_cost.json; "
-    "do not edit by hand.",
-}
 PLOT = ROOT / "docs" / "beyond" / "img" / "clip_cost.svg"
-
+GENERATED = "Generated by benchmarks/clip_cost.py --record from benchmarks/results/clip_cost.json"
 # (label, number of Linear layers, width): parameters = layers * (width**2 + width).
 FULL_MODELS = [
     ("1M params, 32 tensors", 16, 256),
@@ -74,182 +51,95 @@ FULL_MODELS = [
     ("10M params, 80 tensors", 40, 512),
     ("100M params, 200 tensors", 100, 1024),
 ]
-QUICK_MODELS = [
-    ("10k params, 8 tensors", 4, 48),
-    ("10k params, 50 tensors", 25, 20),
-]
-# The streaming floor's buffer: this many times the last-level cache (full run), or a
-# fixed small size (quick run, a smoke test only).
-STREAM_LLC_MULTIPLE = 8
-QUICK_STREAM_BYTES = 4 * 2**20
-# The language model of the training iteration (see TinyLM), full and quick.
+QUICK_MODELS = [("10k params, 8 tensors", 4, 48), ("10k params, 50 tensors", 25, 20)]
+STREAM_LLC_MULTIPLE = 8  # the streaming buffer, in last-level caches (full run)
 FULL_LM = {"vocab": 256, "width": 192, "layers": 4, "heads": 6, "seq": 64, "batch": 8}
 QUICK_LM = {"vocab": 64, "width": 32, "layers": 1, "heads": 2, "seq": 16, "batch": 2}
-
-MAX_NORM = 1.0
-LM_MAX_NORM = 0.25  # below TinyLM's gradient norm at the start, so that the clip clips
-CLIP_VALUE = 0.01
-LR = 1e-6
-
-
-def clip_in_fused_step(optimizer: torch.optim.Optimizer, grads: list, max_norm: float):
-    """Clip by the total norm inside a fused Adam/AdamW step: one read for the norm, then
-    the step divides each gradient by ``grad_scale`` in its own kernel (and writes the
-    clipped gradient back). The coefficient is the one ``clip_grad_norm_`` uses."""
-    norm = torch.nn.utils.get_total_norm(grads)
-    coefficient = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
-    optimizer.grad_scale = 1.0 / coefficient  # read by Adam.step (torch/optim/adam.py)
-    try:
-        optimizer.step()
-    finally:
-        del optimizer.grad_scale
-    return norm
+MAX_NORM, CLIP_VALUE, LR = 1.0, 0.01, 1e-6
+LM_MAX_NORM = 0.25  # below TinyLM's gradient norm, so that every iteration clips
 
 
 @dataclass(frozen=True)
 class Operation:
-    """One timed operation: its name, the passes over model-sized arrays it cannot avoid
-    (passes that only read, passes that read and write in place; a read moves one float
-    per parameter, a read+write two), how the plot draws it (None: table only), and how to
-    call it on a model's parameters and optimizers."""
+    """A timed operation, the passes over model-sized arrays it cannot avoid, its plot style."""
 
     name: str
     reads: int
     writes: int
     style: tuple[str, str, str] | None  # colour, marker, line
-    call: Callable[[SimpleNamespace], Callable[[], object]]
+    call: object  # model namespace (make_model) -> the function timed
     clipping: bool = False
-
-    @property
-    def floats_moved(self) -> int:
-        return self.reads + 2 * self.writes
 
 
 CLIP_THEN_STEP = "clip_grad_norm_, then fused AdamW step"
 CLIP_IN_STEP = "get_total_norm, clip in fused step's grad_scale"
 OPERATION_LIST = [
-    Operation(  # read for the norm, then scale in place
-        "clip_grad_norm_, foreach=True", 1, 1, ("#1f77b4", "o", "-"),
-        lambda m: lambda: torch.nn.utils.clip_grad_norm_(m.params, MAX_NORM, foreach=True),
-        clipping=True,
-    ),
-    Operation(
-        "clip_grad_norm_, foreach=False", 1, 1, ("#d62728", "s", "--"),
-        lambda m: lambda: torch.nn.utils.clip_grad_norm_(m.params, MAX_NORM, foreach=False),
-        clipping=True,
-    ),
-    Operation(
-        "get_total_norm (norm only)", 1, 0, ("#2ca02c", "^", "-."),
-        lambda m: lambda: torch.nn.utils.get_total_norm(m.grads),
-        clipping=True,
-    ),
-    Operation(  # clamp in place
-        "clip_grad_value_, foreach=True", 0, 1, ("#9467bd", "D", ":"),
-        lambda m: lambda: torch.nn.utils.clip_grad_value_(m.params, CLIP_VALUE, foreach=True),
-        clipping=True,
-    ),
-    Operation(
-        "clip_grad_value_, foreach=False", 0, 1, ("#ff7f0e", "P", ":"),
-        lambda m: lambda: torch.nn.utils.clip_grad_value_(m.params, CLIP_VALUE, foreach=False),
-        clipping=True,
-    ),
-    Operation(  # read grad; update param, exp_avg, exp_avg_sq in place
-        "AdamW step, defaults", 1, 3, ("#000000", "x", "-"), lambda m: m.adamw.step
-    ),
+    Operation("clip_grad_norm_, foreach=True", 1, 1, ("#1f77b4", "o", "-"),
+              lambda m: lambda: clip_norm(m.params, MAX_NORM, foreach=True), True),
+    Operation("clip_grad_norm_, foreach=False", 1, 1, ("#d62728", "s", "--"),
+              lambda m: lambda: clip_norm(m.params, MAX_NORM, foreach=False), True),
+    Operation("get_total_norm (norm only)", 1, 0, ("#2ca02c", "^", "-."),
+              lambda m: lambda: torch.nn.utils.get_total_norm(m.grads), True),
+    Operation("clip_grad_value_, foreach=True", 0, 1, ("#9467bd", "D", ":"),
+              lambda m: lambda: clip_value(m.params, CLIP_VALUE, foreach=True), True),
+    Operation("clip_grad_value_, foreach=False", 0, 1, ("#ff7f0e", "P", ":"),
+              lambda m: lambda: clip_value(m.params, CLIP_VALUE, foreach=False), True),
+    Operation("AdamW step, defaults", 1, 3, ("#000000", "x", "-"), lambda m: m.adamw.step),
     Operation("AdamW step, fused=True", 1, 3, ("#8c564b", "*", "--"), lambda m: m.fused.step),
-    Operation(  # read grad; update param, momentum buffer in place
-        "SGD step, momentum 0.9", 1, 2, ("#7f7f7f", "v", "-"), lambda m: m.sgd.step
-    ),
-    Operation(  # the clip (1 read + 1 read+write), then the fused step (1 read + 3)
-        CLIP_THEN_STEP, 2, 4, None,
-        lambda m: lambda: (torch.nn.utils.clip_grad_norm_(m.params, MAX_NORM), m.fused.step()),
-    ),
-    Operation(  # the norm (1 read), then the step, which also writes the gradient back
-        CLIP_IN_STEP, 1, 4, None,
-        lambda m: lambda: clip_in_fused_step(m.fused, m.grads, MAX_NORM),
-    ),
+    Operation("SGD step, momentum 0.9", 1, 2, ("#7f7f7f", "v", "-"), lambda m: m.sgd.step),
+    Operation(CLIP_THEN_STEP, 2, 4, None,
+              lambda m: lambda: (clip_norm(m.params, MAX_NORM), m.fused.step())),
+    # the fused step also writes the clipped gradient back: 1 read + 4 read+write
+    Operation(CLIP_IN_STEP, 1, 4, None,
+              lambda m: lambda: clip_in_fused_step(m.fused, m.params, MAX_NORM)),
 ]  # fmt: skip
 OPERATIONS = [op.name for op in OPERATION_LIST]
-CLIPPING = [op.name for op in OPERATION_LIST if op.clipping]
-PLOTTED = [op for op in OPERATION_LIST if op.style is not None]
-FLOATS_MOVED = {op.name: op.floats_moved for op in OPERATION_LIST}
-REFERENCE = "AdamW step, defaults"
+# a read moves one float per parameter, a read+write two
+FLOATS_MOVED = {op.name: op.reads + 2 * op.writes for op in OPERATION_LIST}
+REFERENCE, FUSED = "AdamW step, defaults", "AdamW step, fused=True"
 CLIP = "clip_grad_norm_, foreach=True"  # what foreach=None picks for CPU tensors
-FUSED = "AdamW step, fused=True"
-BYTE_RATIO = FLOATS_MOVED[CLIP] / FLOATS_MOVED[FUSED]  # 3/7
 COLUMNS = ("Model", "Operation", "Fastest time", "GB/s", "× kernel floor", "× default AdamW step")
-SUMMARY_COLUMNS = (
-    "Model",
-    "Gradients",
-    "In the last-level cache?",
-    "Clip ÷ fused AdamW step",
-    "Bytes ratio",
-    "Clip in step saves",
-)
-
-
-def cache_info() -> list[dict]:
-    """The CPU caches as Linux's sysfs lists them for CPU 0 (empty elsewhere)."""
-    caches = []
-    base = Path("/sys/devices/system/cpu/cpu0/cache")
-    for index in sorted(base.glob("index*")):
-        try:
-            size = (index / "size").read_text().strip()
-            level = int((index / "level").read_text())
-            kind = (index / "type").read_text().strip()
-            shared = (index / "shared_cpu_list").read_text().strip()
-        except (OSError, ValueError):
-            continue
-        units = {"K": 2**10, "M": 2**20, "G": 2**30}
-        number = int(size.rstrip("KMG")) * units.get(size[-1], 1)
-        caches.append(
-            {"level": level, "type": kind, "size_bytes": number, "shared_cpu_list": shared}
-        )
-    return caches
-
-
-def last_level_cache(caches: list[dict]) -> dict | None:
-    data = [c for c in caches if c["type"] in ("Unified", "Data")]
-    return max(data, key=lambda c: c["level"]) if data else None
+SUMMARY_COLUMNS = ("Model", "Gradients", "In the last-level cache?", "Clip ÷ fused AdamW step")
+SUMMARY_COLUMNS += ("Bytes ratio", "Clip in step saves")
+PHASES = ("forward + backward", "clip", "optimizer step")
 
 
 def machine_info(threads: int) -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    caches = cache_info()
+    """The CPU, its caches (Linux sysfs, CPU 0; none elsewhere) and the software."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line]
+    caches = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        files = ("size", "level", "type", "shared_cpu_list")
+        size, level, kind, shared = ((index / f).read_text().strip() for f in files)
+        size_bytes = int(size.rstrip("KMG")) * {"K": 2**10, "M": 2**20, "G": 2**30}.get(size[-1], 1)
+        caches.append(
+            dict(level=int(level), type=kind, size_bytes=size_bytes, shared_cpu_list=shared)
+        )
+    data = [c for c in caches if c["type"] in ("Unified", "Data")]
     return {
-        "cpu": cpu,
+        "cpu": names[0] if names else platform.processor() or platform.machine(),
         "logical_cores": os.cpu_count(),
         "torch_threads": threads,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
-        "load_average_at_start": round(os.getloadavg()[0], 2)
-        if hasattr(os, "getloadavg")
-        else None,
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "date": datetime.date.today().isoformat(),
         "caches": caches,
-        "last_level_cache": last_level_cache(caches),
+        "last_level_cache": max(data, key=lambda c: c["level"]) if data else None,
     }
 
 
-def interleaved_times(
-    calls: dict, budget: float, min_rounds: int = 5, max_rounds: int = 30
-) -> dict:
-    """The wall times of each call, timed in rounds of one call each, after a warm-up."""
+def interleaved_times(calls: dict, budget: float, min_rounds: int) -> dict:
+    """The wall times of each call, in rounds of one call each, after a warm-up call."""
     estimate = 0.0
     for fn in calls.values():
-        fn()  # warm-up: first-call costs (optimizer state, allocations) are not timed
+        fn()  # first-call costs (optimizer state, allocations) are not timed
         start = time.perf_counter()
         fn()
         estimate += time.perf_counter() - start
-    rounds = max(min_rounds, min(max_rounds, int(budget * len(calls) / max(estimate, 1e-9))))
+    rounds = max(min_rounds, min(30, int(budget * len(calls) / max(estimate, 1e-9))))
     times = {name: [] for name in calls}
     for _ in range(rounds):
         for name, fn in calls.items():
@@ -260,82 +150,69 @@ def interleaved_times(
 
 
 def thread_keys(cores: int) -> list[str]:
-    """How the streaming floor's thread counts are named: one thread, and every core."""
+    """The streaming floor's thread counts, named: one thread, and every core."""
     return [f"{count} thread{'s' if count != 1 else ''}" for count in sorted({1, cores})]
 
 
-def streaming_calls(buffer_bytes: int, threads: int) -> tuple[dict, dict]:
-    """The streaming floor's calls: sum() and mul_(1.0) of a buffer far larger than the
-    last-level cache, with one thread and with `threads` threads. They are timed in the
-    same rounds as each model, so the machine's load weighs on floor and model alike.
-    Returns the calls and, for each, the bytes it moves."""
-    n = buffer_bytes // 4
-    source, scratch = torch.ones(n), torch.ones(n)
+def streaming_calls(buffer_bytes: int, cores: int) -> tuple[dict, dict]:
+    """The streaming floor's calls, timed in each model's rounds so that the machine's load
+    weighs on floor and model alike, and the bytes each moves."""
+    source, scratch = torch.ones(buffer_bytes // 4), torch.ones(buffer_bytes // 4)
     run_threads = torch.get_num_threads()
 
-    def on(count: int, fn: Callable[[], object]) -> Callable[[], None]:
-        def call() -> None:
-            torch.set_num_threads(count)
-            fn()
-            torch.set_num_threads(run_threads)
-
-        return call
+    def on(count, fn):
+        return lambda: (torch.set_num_threads(count), fn(), torch.set_num_threads(run_threads))
 
     calls, moved = {}, {}
-    for count, key in zip(sorted({1, threads}), thread_keys(threads)):
+    for count, key in zip(sorted({1, cores}), thread_keys(cores)):
         calls[(key, "read")] = on(count, source.sum)
         calls[(key, "read+write")] = on(count, lambda: scratch.mul_(1.0))
         moved[(key, "read")], moved[(key, "read+write")] = buffer_bytes, 2 * buffer_bytes
     return calls, moved
 
 
-def measure_model(
-    label: str, layers: int, width: int, budget: float, min_rounds: int, stream: tuple
-) -> dict:
+def make_model(layers: int, width: int) -> SimpleNamespace:
+    """The parameters of `layers` Linear(width, width), every gradient set, and optimizers."""
     generator = torch.Generator().manual_seed(0)
     params = []
-    for _ in range(layers):
-        for shape in ((width, width), (width,)):
-            p = torch.nn.Parameter(torch.randn(shape, generator=generator) * 0.02)
-            p.grad = torch.randn(shape, generator=generator)
-            params.append(p)
-    grads = [p.grad for p in params]
-    n = sum(p.numel() for p in params)
-    torch.nn.utils.clip_grad_norm_(params, MAX_NORM)  # gradients of a realistic size from here on
-
-    source, target, scratch = (torch.randn(n, generator=generator) for _ in range(3))
-    adamw = torch.optim.AdamW(params, lr=LR)
+    for shape in [(width, width), (width,)] * layers:
+        params.append(torch.nn.Parameter(torch.randn(shape, generator=generator) * 0.02))
+        params[-1].grad = torch.randn(shape, generator=generator)
+    adamw, sgd = torch.optim.AdamW(params, lr=LR), torch.optim.SGD(params, lr=LR, momentum=0.9)
     fused = torch.optim.AdamW(params, lr=LR, fused=True)
-    sgd = torch.optim.SGD(params, lr=LR, momentum=0.9)
-    model = SimpleNamespace(params=params, grads=grads, adamw=adamw, fused=fused, sgd=sgd)
-    calls = {
-        **{op.name: op.call(model) for op in OPERATION_LIST},
-        "floor: read pass": lambda: source.sum(),
-        "floor: in-place pass": lambda: scratch.mul_(1.0),
-        "copy_": lambda: target.copy_(source),
-    }
-    stream_calls, stream_bytes = stream
-    times = interleaved_times({**calls, **stream_calls}, budget, min_rounds)
+    return SimpleNamespace(
+        params=params, grads=[p.grad for p in params], adamw=adamw, fused=fused, sgd=sgd
+    )
+
+
+def measure_model(label, layers, width, budget, min_rounds, stream) -> dict:
+    model = make_model(layers, width)
+    n = sum(p.numel() for p in model.params)
+    clip_norm(model.params, MAX_NORM)  # gradients of a realistic size from here on
+    source, target, scratch = torch.randn(3, n).unbind()
+    calls = {op.name: op.call(model) for op in OPERATION_LIST}
+    calls |= {"read": source.sum, "in-place": lambda: scratch.mul_(1.0)}
+    calls |= {"copy_": lambda: target.copy_(source), **stream[0]}
+    times = interleaved_times(calls, budget, min_rounds)
     best = {name: min(t) for name, t in times.items()}
     streaming = {}
-    for (threads, kind), moved in stream_bytes.items():
+    for (threads, kind), moved in stream[1].items():
         streaming.setdefault(threads, {})[kind] = moved / best[(threads, kind)] / 1e9
-    read_s, inplace_s = best["floor: read pass"], best["floor: in-place pass"]
-
+    read_s, inplace_s = best["read"], best["in-place"]
     return {
         "label": label,
         "layers": layers,
         "width": width,
         "params": n,
-        "tensors": len(params),
+        "tensors": len(model.params),
         "gradient_bytes": 4 * n,
         "rounds": len(times["copy_"]),
         "read_pass_s": read_s,
         "inplace_pass_s": inplace_s,
         "bandwidth_gb_per_s": {
-            "read": n * 4 / read_s / 1e9,
-            "in-place read+write": 2 * n * 4 / inplace_s / 1e9,
-            "copy_ read+write": 2 * n * 4 / best["copy_"] / 1e9,
+            "read": 4 * n / read_s / 1e9,
+            "in-place read+write": 8 * n / inplace_s / 1e9,
+            "copy_ read+write": 8 * n / best["copy_"] / 1e9,
         },
         "streaming_floor_gb_per_s": streaming,
         "operations": {
@@ -343,7 +220,7 @@ def measure_model(
                 "best_s": best[op.name],
                 "median_s": statistics.median(times[op.name]),
                 "floor_s": op.reads * read_s + op.writes * inplace_s,
-                "floats_moved": op.floats_moved,
+                "floats_moved": FLOATS_MOVED[op.name],
             }
             for op in OPERATION_LIST
         },
@@ -356,10 +233,9 @@ class Block(torch.nn.Module):
     def __init__(self, width: int, heads: int):
         super().__init__()
         self.heads = heads
-        self.norm1 = torch.nn.LayerNorm(width)
+        self.norm1, self.norm2 = torch.nn.LayerNorm(width), torch.nn.LayerNorm(width)
         self.qkv = torch.nn.Linear(width, 3 * width)
         self.proj = torch.nn.Linear(width, width)
-        self.norm2 = torch.nn.LayerNorm(width)
         self.up = torch.nn.Linear(width, 4 * width)
         self.down = torch.nn.Linear(4 * width, width)
 
@@ -379,147 +255,106 @@ class TinyLM(torch.nn.Module):
         super().__init__()
         self.tokens = torch.nn.Embedding(vocab, width)
         self.positions = torch.nn.Embedding(seq, width)
-        self.blocks = torch.nn.ModuleList(Block(width, heads) for _ in range(layers))
+        self.blocks = torch.nn.Sequential(*(Block(width, heads) for _ in range(layers)))
         self.norm = torch.nn.LayerNorm(width)
         self.head = torch.nn.Linear(width, vocab)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.tokens(idx) + self.positions(torch.arange(idx.shape[1]))
-        for block in self.blocks:
-            x = block(x)
-        return self.head(self.norm(x))
+        return self.head(self.norm(self.blocks(x)))
 
 
 def measure_training_iteration(config: dict, rounds: int) -> dict:
-    """Time forward+backward, the clip and the fused AdamW step of TinyLM, for both ways to
-    clip, in alternating iterations on two copies that start equal and see the same data."""
+    """Time forward+backward, the clip and the fused AdamW step of TinyLM for both ways to
+    clip, alternating, on two copies that start equal and see the same data."""
     torch.manual_seed(0)
-    models = {CLIP_THEN_STEP: TinyLM(**config)}
-    models[CLIP_IN_STEP] = TinyLM(**config)
+    models = {CLIP_THEN_STEP: TinyLM(**config), CLIP_IN_STEP: TinyLM(**config)}
     models[CLIP_IN_STEP].load_state_dict(models[CLIP_THEN_STEP].state_dict())
-    optimizers = {
-        name: torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
-        for name, model in models.items()
-    }
+    optimizers, step_starts = {}, []
+    for name, model in models.items():  # either way, the clip ends where the step starts
+        optimizers[name] = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
+        step = optimizers[name].step
+        optimizers[name].step = lambda step=step: (step_starts.append(time.perf_counter()), step())
     generator = torch.Generator().manual_seed(1)
-    phases = ("forward + backward", "clip", "optimizer step")
-    times = {name: {phase: [] for phase in phases} for name in models}
-    norms = {name: [] for name in models}
+    times = {name: {phase: [] for phase in PHASES} for name in models}
+    norms = []
     for round_ in range(rounds + 1):  # round 0 is a warm-up, not timed
-        batch = torch.randint(
-            config["vocab"], (config["batch"], config["seq"] + 1), generator=generator
-        )
-        order = list(models) if round_ % 2 == 0 else list(models)[::-1]  # neither always first
-        for name in order:
-            model, optimizer = models[name], optimizers[name]
-            params = list(model.parameters())
+        shape = (config["batch"], config["seq"] + 1)
+        batch = torch.randint(config["vocab"], shape, generator=generator)
+        for name in list(models)[:: 1 if round_ % 2 == 0 else -1]:  # neither always first
+            optimizer, params = optimizers[name], list(models[name].parameters())
             start = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
-            logits = model(batch[:, :-1])
-            loss = F.cross_entropy(logits.reshape(-1, config["vocab"]), batch[:, 1:].reshape(-1))
-            loss.backward()
+            logits = models[name](batch[:, :-1]).reshape(-1, config["vocab"])
+            F.cross_entropy(logits, batch[:, 1:].reshape(-1)).backward()
             backward_done = time.perf_counter()
             if name == CLIP_THEN_STEP:
-                norm = torch.nn.utils.clip_grad_norm_(params, LM_MAX_NORM)
-                clip_done = time.perf_counter()
+                norms.append(float(clip_norm(params, LM_MAX_NORM)))
                 optimizer.step()
             else:
-                # the same as clip_in_fused_step, with the norm's time measured apart
-                norm = torch.nn.utils.get_total_norm([p.grad for p in params])
-                coefficient = torch.clamp(LM_MAX_NORM / (norm + 1e-6), max=1.0)
-                clip_done = time.perf_counter()
-                optimizer.grad_scale = 1.0 / coefficient
-                optimizer.step()
-                del optimizer.grad_scale
-            step_done = time.perf_counter()
-            if round_ == 0 and name == order[-1]:  # both took one step from equal states
-                first_step_difference = max(
-                    (p - q).abs().max().item()
-                    for p, q in zip(*(m.parameters() for m in models.values()))
-                )
-            if round_:
-                for phase, seconds in zip(
-                    phases,
-                    (backward_done - start, clip_done - backward_done, step_done - clip_done),
-                ):
-                    times[name][phase].append(seconds)
-                norms[name].append(float(norm))
-    first = models[CLIP_THEN_STEP]
+                clip_in_fused_step(optimizer, params, LM_MAX_NORM)
+            done, step_start = time.perf_counter(), step_starts[-1]
+            spans = (backward_done - start, step_start - backward_done, done - step_start)
+            for phase, seconds in zip(PHASES, spans if round_ else ()):
+                times[name][phase].append(seconds)
+        if round_ == 0:  # both took one step from equal states
+            pairs = zip(*(m.parameters() for m in models.values()))
+            difference = max((p - q).abs().max().item() for p, q in pairs)
+    first, norms = list(models[CLIP_THEN_STEP].parameters()), norms[1:]
     return {
         "model": "TinyLM in benchmarks/clip_cost.py: pre-norm GPT blocks, causal attention, "
         "4x MLP, untied head",
         "config": config,
-        "params": sum(p.numel() for p in first.parameters()),
-        "tensors": len(list(first.parameters())),
+        "params": sum(p.numel() for p in first),
+        "tensors": len(first),
         "rounds": rounds,
         "optimizer": "AdamW, fused=True, lr 1e-3",
         "max_norm": LM_MAX_NORM,
-        "median_gradient_norm": statistics.median(norms[CLIP_THEN_STEP]),
-        "clipped_rounds": sum(n > LM_MAX_NORM for n in norms[CLIP_THEN_STEP]),
-        "max_parameter_difference_after_one_step": first_step_difference,
-        "best_s": {
-            name: {phase: min(t) for phase, t in by_phase.items()}
-            for name, by_phase in times.items()
-        },
+        "median_gradient_norm": statistics.median(norms),
+        "clipped_rounds": sum(n > LM_MAX_NORM for n in norms),
+        "max_parameter_difference_after_one_step": difference,
+        "best_s": {name: {p: min(t) for p, t in by.items()} for name, by in times.items()},
         "median_s": {
-            name: {phase: statistics.median(t) for phase, t in by_phase.items()}
-            for name, by_phase in times.items()
+            n: {p: statistics.median(t) for p, t in by.items()} for n, by in times.items()
         },
     }
 
 
-def run(
-    models: list[tuple[str, int, int]],
-    budget: float,
-    min_rounds: int,
-    threads: int,
-    stream_bytes: int | None,
-    lm: dict,
-    lm_rounds: int,
-    note: str = "",
-) -> dict:
+def run(models, budget, min_rounds, threads, stream_bytes, lm, lm_rounds, note) -> dict:
     torch.set_num_threads(threads)
     info = machine_info(threads)
     wall, cpu = time.perf_counter(), time.process_time()
     llc = info["last_level_cache"]
-    if stream_bytes is None:
-        stream_bytes = STREAM_LLC_MULTIPLE * (llc["size_bytes"] if llc else 32 * 2**20)
+    stream_bytes = stream_bytes or STREAM_LLC_MULTIPLE * (llc["size_bytes"] if llc else 2**25)
     stream = streaming_calls(stream_bytes, os.cpu_count() or 1)
     measured = []
     for label, layers, width in models:
         print(f"measuring {label} ...", file=sys.stderr, flush=True)
         measured.append(measure_model(label, layers, width, budget, min_rounds, stream))
     del stream  # the streaming buffers
-    floors = {"buffer_bytes": stream_bytes, "gb_per_s": {}}
-    for threads in measured[0]["streaming_floor_gb_per_s"]:
-        floors["gb_per_s"][threads] = {
-            kind: max(m["streaming_floor_gb_per_s"][threads][kind] for m in measured)
-            for kind in ("read", "read+write")
+    floors = {}  # each thread count and kind at its fastest over the models' rounds
+    for key, kinds in measured[0]["streaming_floor_gb_per_s"].items():
+        floors[key] = {
+            k: max(m["streaming_floor_gb_per_s"][key][k] for m in measured) for k in kinds
         }
     print("measuring a training iteration ...", file=sys.stderr, flush=True)
     iteration = measure_training_iteration(lm, lm_rounds)
+    settings = {"dtype": "float32", "device": "cpu", "max_norm": MAX_NORM, "clip_value": CLIP_VALUE}
+    settings["statistic"] = (
+        "fastest of interleaved rounds (one call of each operation per round), "
+        "after one warm-up call; the median is recorded too"
+    )
+    settings["floor_passes"] = {op.name: (op.reads, op.writes) for op in OPERATION_LIST}
+    settings["floats_moved_per_parameter"] = FLOATS_MOVED
     return {
-        "generated_by": GENERATED_BY,
+        "generated_by": "benchmarks/clip_cost.py --record; do not edit by hand",
         "machine": info,
-        "settings": {
-            "dtype": "float32",
-            "device": "cpu",
-            "max_norm": MAX_NORM,
-            "clip_value": CLIP_VALUE,
-            "statistic": (
-                "fastest of interleaved rounds (one call of each operation per round), "
-                "after one warm-up call; the median is recorded too"
-            ),
-            "floor_passes": {op.name: (op.reads, op.writes) for op in OPERATION_LIST},
-            "floats_moved_per_parameter": FLOATS_MOVED,
-        },
-        "streaming_floor": floors,
+        "settings": settings,
+        "streaming_floor": {"buffer_bytes": stream_bytes, "gb_per_s": floors},
         "models": measured,
         "training_iteration": iteration,
-        "load_average_at_end": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        # CPU time this process got over the wall time of the run: about 1 for a
-        # one-thread run on an idle machine, less when other work takes the cores
-        "run_wall_s": time.perf_counter() - wall,
+        "load_average_at_end": round(os.getloadavg()[0], 2),
+        "run_wall_s": time.perf_counter() - wall,  # with run_cpu_s: how loaded the machine was
         "run_cpu_s": time.process_time() - cpu,
         "note": note,
     }
@@ -530,163 +365,87 @@ def format_time(seconds: float) -> str:
         return f"−{format_time(-seconds)}"
     if seconds >= 1:
         return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
 
 def format_bytes(n: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
+    unit, size = next(
+        (u, s) for u, s in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10), ("B", 1)) if n >= s
+    )
+    return f"{n / size:.1f} {unit}" if size > 1 else f"{n} B"
 
 
 def number(x: float, decimals: int) -> str:
-    """x with the given decimals, or one significant digit where those would round it
-    to zero (a tiny model's quick run on a loaded machine)."""
+    """x to `decimals`, or to one significant digit where that would print zero."""
     text = f"{x:.{decimals}f}"
     return f"{x:.1g}" if x and float(text) == 0 else text
 
 
-def gb_per_s(model: dict, name: str) -> float:
-    op = model["operations"][name]
-    return op["floats_moved"] * model["gradient_bytes"] / op["best_s"] / 1e9
+def markdown(columns: tuple[str, ...], body: list[tuple[str, ...]], left: int) -> list[str]:
+    """A Markdown table whose first `left` columns are left-aligned, the rest right."""
+    align = ["---" if i < left else "---:" for i in range(len(columns))]
+    return ["| " + " | ".join(row) + " |" for row in (columns, align, *body)]
 
 
-def rows(results: dict) -> list[tuple[str, ...]]:
+def operation_rows(results: dict) -> list[tuple[str, ...]]:
     table = []
     for model in results["models"]:
-        ops = model["operations"]
-        adamw = ops[REFERENCE]["best_s"]
-        for name in OPERATIONS:
-            op = ops[name]
+        adamw = model["operations"][REFERENCE]["best_s"]
+        for name, op in model["operations"].items():
+            gbs = op["floats_moved"] * model["gradient_bytes"] / op["best_s"] / 1e9
+            row = model["label"], f"`{name}`", format_time(op["best_s"]), number(gbs, 1)
             table.append(
-                (
-                    model["label"],
-                    name,
-                    format_time(op["best_s"]),
-                    number(gb_per_s(model, name), 1),
-                    number(op["best_s"] / op["floor_s"], 1),
-                    number(op["best_s"] / adamw, 2),
-                )
+                (*row, number(op["best_s"] / op["floor_s"], 1), number(op["best_s"] / adamw, 2))
             )
     return table
-
-
-def summary(results: dict) -> dict:
-    """The ratios the page quotes, derived from the JSON (no new measurement)."""
-    llc = results["machine"].get("last_level_cache")
-    per_model = []
-    for model in results["models"]:
-        best = {name: op["best_s"] for name, op in model["operations"].items()}
-        then, inside = best[CLIP_THEN_STEP], best[CLIP_IN_STEP]
-        per_model.append(
-            {
-                "label": model["label"],
-                "gradient_bytes": model["gradient_bytes"],
-                "llc_fraction": model["gradient_bytes"] / llc["size_bytes"] if llc else None,
-                "clip_over_fused_step": best[CLIP] / best[FUSED],
-                "clip_in_step_saving": (then - inside) / then,
-                "clip_in_step_saved_s": then - inside,
-            }
-        )
-    it = results["training_iteration"]["best_s"]
-    then, inside = it[CLIP_THEN_STEP], it[CLIP_IN_STEP]
-    iteration = sum(then.values())
-    # The two ways differ only after the backward pass: the saving is that of the clip and
-    # step phases, as a share of the iteration (forward + backward is the same work).
-    saved = then["clip"] + then["optimizer step"] - inside["clip"] - inside["optimizer step"]
-    return {
-        "byte_ratio": BYTE_RATIO,
-        "predicted_clip_in_step_saving": 1
-        - FLOATS_MOVED[CLIP_IN_STEP] / FLOATS_MOVED[CLIP_THEN_STEP],
-        "models": per_model,
-        "iteration_s": iteration,
-        "iteration_clip_share": then["clip"] / iteration,
-        "iteration_saved_s": saved,
-        "iteration_saving": saved / iteration,
-    }
 
 
 def summary_rows(results: dict) -> list[tuple[str, ...]]:
-    s = summary(results)
-    llc = results["machine"].get("last_level_cache")
+    llc = results["machine"]["last_level_cache"]
     table = []
-    for model in s["models"]:
-        if model["llc_fraction"] is None:
-            resident = "unknown"
-        else:
-            fraction = model["llc_fraction"]
-            resident = (
-                f"yes, {100 * fraction:.2g}% of the L{llc['level']}"
-                if fraction <= 1
-                else f"no, {fraction:.2g}× the L{llc['level']}"
-            )
-        table.append(
-            (
-                model["label"],
-                format_bytes(model["gradient_bytes"]),
-                resident,
-                f"{model['clip_over_fused_step']:.2f}",
-                f"{s['byte_ratio']:.2f} (3/7)",
-                f"{100 * model['clip_in_step_saving']:.0f}% "
-                f"({format_time(model['clip_in_step_saved_s'])})",
-            )
+    for model in results["models"]:
+        best = {name: op["best_s"] for name, op in model["operations"].items()}
+        resident = "unknown"
+        if llc and model["gradient_bytes"] <= llc["size_bytes"]:
+            resident = f"yes, {100 * model['gradient_bytes'] / llc['size_bytes']:.2g}% of the L{llc['level']}"
+        elif llc:
+            resident = f"no, {model['gradient_bytes'] / llc['size_bytes']:.2g}× the L{llc['level']}"
+        then, saved = best[CLIP_THEN_STEP], best[CLIP_THEN_STEP] - best[CLIP_IN_STEP]
+        row = model["label"], format_bytes(model["gradient_bytes"]), resident
+        row += (
+            f"{best[CLIP] / best[FUSED]:.2f}",
+            f"{FLOATS_MOVED[CLIP] / FLOATS_MOVED[FUSED]:.2f} (3/7)",
         )
+        table.append((*row, f"{100 * saved / then:.0f}% ({format_time(saved)})"))
     return table
 
 
-def machine_line(results: dict) -> str:
-    m = results["machine"]
-    llc = m.get("last_level_cache")
-    cache = f", L{llc['level']} cache {format_bytes(llc['size_bytes'])}" if llc else ""
-    end = results.get("load_average_at_end")
-    line = (
-        f"{m['cpu']}, {m['logical_cores']} logical cores{cache}, "
-        f"torch.set_num_threads({m['torch_threads']}), "
-        f"torch {m['torch']}, Python {m['python']}, {m['system']}, {m['date']}, "
-        f"load average {m['load_average_at_start']} at the start and {end} at the end"
-    )
-    if results.get("run_wall_s"):
-        line += (
-            f"; the run took {results['run_wall_s']:.0f} s and got "
-            f"{results['run_cpu_s']:.0f} s of CPU time"
-        )
-    return line
-
-
-def bandwidths(model: dict) -> str:
-    return ", ".join(f"{kind} {gbs:.1f} GB/s" for kind, gbs in model["bandwidth_gb_per_s"].items())
-
-
 def floor_lines(results: dict) -> list[str]:
-    floors = results["streaming_floor"]
+    floors, llc = results["streaming_floor"], results["machine"]["last_level_cache"]
     size = format_bytes(floors["buffer_bytes"])
-    llc = results["machine"].get("last_level_cache")
     if llc:
         size += f" ({floors['buffer_bytes'] / llc['size_bytes']:.2g}× the L{llc['level']})"
     lines = []
     for threads, gbs in floors["gb_per_s"].items():
-        spread = {
-            kind: [m["streaming_floor_gb_per_s"][threads][kind] for m in results["models"]]
-            for kind in gbs
-        }
-        lines.append(
-            f"Streaming floor, {threads}, {size} buffer: "
-            + ", ".join(
+        parts = []
+        for kind in gbs:
+            spread = [m["streaming_floor_gb_per_s"][threads][kind] for m in results["models"]]
+            parts.append(
                 f"{kind} {gbs[kind]:.1f} GB/s "
-                f"({min(spread[kind]):.1f}–{max(spread[kind]):.1f} across the models' rounds)"
-                for kind in gbs
+                f"({min(spread):.1f}–{max(spread):.1f} across the models' rounds)"
             )
+        lines.append(f"Streaming floor, {threads}, {size} buffer: " + ", ".join(parts))
+    for model in results["models"]:
+        gbs = ", ".join(f"{k} {v:.1f} GB/s" for k, v in model["bandwidth_gb_per_s"].items())
+        lines.append(
+            f"Kernel floor, {model['label']} (model-sized buffer, "
+            f"{results['machine']['torch_threads']} thread): {gbs} ({model['rounds']} rounds)"
         )
     return lines
 
 
 def iteration_lines(results: dict) -> list[str]:
-    it = results["training_iteration"]
-    c = it["config"]
-    s = summary(results)
+    it, c = results["training_iteration"], results["training_iteration"]["config"]
     lines = [
         f"Training iteration: TinyLM, {it['params']:,} parameters in {it['tensors']} tensors, "
         f"{c['layers']} layers, width {c['width']}, {c['heads']} heads, batch {c['batch']} × "
@@ -695,239 +454,143 @@ def iteration_lines(results: dict) -> list[str]:
     ]
     for name, phases in it["best_s"].items():
         parts = ", ".join(f"{phase} {format_time(t)}" for phase, t in phases.items())
-        lines.append(f"  {name}: {parts}; iteration {format_time(sum(phases.values()))}")
-    lines.append(
-        f"  clip_grad_norm_'s share of the iteration: {100 * s['iteration_clip_share']:.1f}%; "
-        f"clipping in the step saves {format_time(s['iteration_saved_s'])} of clip + step, "
-        f"{100 * s['iteration_saving']:.1f}% of the iteration; "
+        lines.append(f"{name}: {parts}; iteration {format_time(sum(phases.values()))}")
+    then, inside = it["best_s"][CLIP_THEN_STEP], it["best_s"][CLIP_IN_STEP]
+    iteration = sum(then.values())
+    # The two ways differ only after the backward pass: the saving is in clip + step.
+    saved = then["clip"] + then["optimizer step"] - inside["clip"] - inside["optimizer step"]
+    return lines + [
+        f"clip_grad_norm_'s share of the iteration: {100 * then['clip'] / iteration:.1f}%; "
+        f"clipping in the step saves {format_time(saved)} of clip + step, "
+        f"{100 * saved / iteration:.1f}% of the iteration; "
         f"largest parameter difference after one step from equal states: "
         f"{it['max_parameter_difference_after_one_step']:.1e}"
-    )
-    return lines
-
-
-def text_table(columns: tuple[str, ...], body: list[tuple[str, ...]], left: int) -> list[str]:
-    table = [columns, *body]
-    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
-    lines = []
-    for i, row in enumerate(table):
-        cells = [
-            c.ljust(w) if j < left else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))
-        ]
-        lines.append("  ".join(cells))
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return lines
-
-
-def console_table(results: dict) -> str:
-    lines = [f"Machine: {machine_line(results)}", *floor_lines(results)]
-    if results.get("note"):
-        lines.append(f"Note: {results['note']}")
-    for model in results["models"]:
-        lines.append(f"Kernel floor, {model['label']}: {bandwidths(model)}")
-    lines += text_table(COLUMNS, rows(results), 2)
-    lines.append("")
-    lines += text_table(SUMMARY_COLUMNS, summary_rows(results), 3)
-    lines.append("")
-    lines += iteration_lines(results)
-    return "\n".join(lines) + "\n"
-
-
-def markdown(columns: tuple[str, ...], body: list[tuple[str, ...]], left: int) -> list[str]:
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "| " + " | ".join("---" if i < left else "---:" for i in range(len(columns))) + " |",
     ]
-    for row in body:
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
 
 
-def markdown_table(results: dict) -> str:
-    lines = [
-        "<!-- Generated by benchmarks/clip_cost.py --record from benchmarks/results/clip_cost.json. "
-        "Do not edit by hand. -->",
-        "",
-        f"Recorded on: {machine_line(results)}.",
-        "",
-        *([f"Note: {results['note'].rstrip('.')}.", ""] if results.get("note") else []),
-        "The two floors, measured in the same run:",
-        "",
-        *(f"- {line}" for line in floor_lines(results)),
-        *(
-            f"- Kernel floor, {model['label']} (model-sized buffer, "
-            f"{results['machine']['torch_threads']} thread): {bandwidths(model)} "
-            f"({model['rounds']} rounds)"
-            for model in results["models"]
-        ),
-        "",
-        *markdown(
-            COLUMNS,
-            [(m, f"`{op}`", *numbers) for m, op, *numbers in rows(results)],
-            2,
-        ),
-        "",
-        "Bytes, cache residency and the clip folded into the step:",
-        "",
-        *markdown(SUMMARY_COLUMNS, summary_rows(results), 3),
-        "",
+def report(results: dict) -> str:
+    """The Markdown report: printed by every run, included by the page once recorded."""
+    m, llc = results["machine"], results["machine"]["last_level_cache"]
+    cache = f", L{llc['level']} cache {format_bytes(llc['size_bytes'])}" if llc else ""
+    machine = (
+        f"{m['cpu']}, {m['logical_cores']} logical cores{cache}, "
+        f"torch.set_num_threads({m['torch_threads']}), torch {m['torch']}, Python {m['python']}, "
+        f"{m['system']}, {m['date']}, load average {m['load_average_at_start']} at the start and "
+        f"{results['load_average_at_end']} at the end; the run took {results['run_wall_s']:.0f} s "
+        f"and got {results['run_cpu_s']:.0f} s of CPU time"
+    )
+    note = [f"Note: {results['note'].rstrip('.')}.", ""] if results["note"] else []
+    lines = [f"Recorded on: {machine}.", "", *note, "The two floors, measured in the same run:", ""]
+    lines += [f"- {line}" for line in floor_lines(results)]
+    lines += ["", *markdown(COLUMNS, operation_rows(results), 2), ""]
+    lines += ["Bytes, cache residency and the clip folded into the step:", ""]
+    lines += [*markdown(SUMMARY_COLUMNS, summary_rows(results), 3), ""]
+    lines += [
         "A whole training iteration:",
         "",
-        *(f"- {line.strip()}" for line in iteration_lines(results)),
+        *(f"- {line}" for line in iteration_lines(results)),
     ]
     return "\n".join(lines) + "\n"
 
 
-SCHEMES = {
-    # text, axes and grid colours
-    "light": {"text": "#222222", "grid": "#dddddd", "axis": "#444444"},
-    "dark": {"text": "#e2e4e9", "grid": "#4a4d5a", "axis": "#b0b3bd"},
+SCHEMES = {  # text, grid and axis colours; lines that need more contrast on dark
+    "light": ("#222222", "#dddddd", "#444444", {}),
+    "dark": (
+        "#e2e4e9",
+        "#4a4d5a",
+        "#b0b3bd",
+        {"#000000": "#f0f0f0", "#8c564b": "#c49c94", "#7f7f7f": "#a8a8a8"},
+    ),
 }
-DARK_LINES = {"#000000": "#f0f0f0", "#8c564b": "#c49c94", "#7f7f7f": "#a8a8a8"}  # contrast
 
 
-def dark_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}-dark{path.suffix}")
-
-
-def plot(results: dict, path: Path, scheme: str = "light") -> None:
+def plot(results: dict, path: Path, scheme: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    colors = SCHEMES[scheme]
-    plt.rcParams.update(
-        {
-            "svg.hashsalt": "clip-cost",  # stable ids: the same JSON gives the same file
-            "svg.fonttype": "none",  # text stays text (smaller, searchable)
-            "font.size": 11,
-            "text.color": colors["text"],
-            "axes.labelcolor": colors["text"],
-            "axes.edgecolor": colors["axis"],
-            "xtick.color": colors["text"],
-            "ytick.color": colors["text"],
-        }
-    )
+    text, grid, axis, lines = SCHEMES[scheme]
+    plt.rcParams.update({"svg.hashsalt": "clip-cost", "svg.fonttype": "none", "font.size": 11})
+    plt.rcParams.update({"text.color": text, "axes.labelcolor": text, "axes.edgecolor": axis})
+    plt.rcParams.update({"xtick.color": text, "ytick.color": text})
     labels = [m["label"].replace(", ", "\n") for m in results["models"]]
     x = list(range(len(labels)))
-    # Stacked panels, drawn at about the width the page shows them (7.2 in = 691 px), so
-    # that 11-point text and the legend stay readable at normal size.
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 8.6))
-    for op in PLOTTED:
-        color, marker, line = op.style
-        color = DARK_LINES.get(color, color) if scheme == "dark" else color
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 8.6))  # the page shows 691 px
+    adamw = [m["operations"][REFERENCE]["best_s"] for m in results["models"]]
+    for op in (op for op in OPERATION_LIST if op.style):
+        color, marker, linestyle = op.style
+        style = dict(color=lines.get(color, color), marker=marker, linestyle=linestyle)
         ops = [m["operations"][op.name] for m in results["models"]]
-        floor = [o["best_s"] / o["floor_s"] for o in ops]
-        top.plot(x, floor, color=color, marker=marker, linestyle=line, label=op.name)
+        top.plot(x, [o["best_s"] / o["floor_s"] for o in ops], label=op.name, **style)
         if op.clipping:
-            adamw = [m["operations"][REFERENCE]["best_s"] for m in results["models"]]
-            bottom.plot(
-                x,
-                [100 * o["best_s"] / a for o, a in zip(ops, adamw)],
-                color=color,
-                marker=marker,
-                linestyle=line,
-            )
-    top.axhline(1.0, color=colors["axis"], linewidth=0.8)
+            bottom.plot(x, [100 * o["best_s"] / a for o, a in zip(ops, adamw)], **style)
+    top.axhline(1.0, color=axis, linewidth=0.8)
     top.set_yscale("log")
-    top.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
-    top.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
-    top.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    top.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    top.yaxis.set_minor_formatter(NullFormatter())
     top.set_title("Time ÷ kernel floor (log scale; 1× = at the floor)", fontsize=11)
     bottom.set_ylim(bottom=0)
-    bottom.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}%"))
+    bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     bottom.set_title("Clipping time as % of one AdamW step (defaults)", fontsize=11)
     for ax in (top, bottom):
         ax.set_facecolor("none")
         ax.set_xticks(x)
         ax.set_xticklabels(labels, fontsize=10)
-        ax.grid(True, which="major", axis="y", color=colors["grid"])
+        ax.grid(True, which="major", axis="y", color=grid)
     fig.legend(loc="lower center", ncol=2, fontsize=10.5, frameon=False)
-    machine = results["machine"]
-    threads = machine["torch_threads"]
-    fig.suptitle(
-        f"{machine['cpu']}, {threads} thread{'s' if threads != 1 else ''}, "
-        f"torch {machine['torch']}, float32",
-        fontsize=10,
+    m, threads = results["machine"], results["machine"]["torch_threads"]
+    title = (
+        f"{m['cpu']}, {threads} thread{'s' if threads != 1 else ''}, torch {m['torch']}, float32"
     )
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.13, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     # The light figure has a white background, the dark one none: the page shows through.
-    face = "white" if scheme == "light" else "none"
-    fig.savefig(path, format="svg", metadata=PLOT_METADATA, facecolor=face)
+    metadata = {"Date": None, "Description": f"{GENERATED}; do not edit by hand."}
+    fig.savefig(
+        path, format="svg", metadata=metadata, facecolor="white" if scheme == "light" else "none"
+    )
     plt.close(fig)
     plt.rcdefaults()
 
 
 def render(results: dict, table: Path, plot_path: Path) -> None:
+    """Write the report the page includes and the light and dark plots (NAME-dark.svg)."""
     table.parent.mkdir(parents=True, exist_ok=True)
-    table.write_text(markdown_table(results), encoding="utf-8")
+    header = f"<!-- {GENERATED}. Do not edit by hand. -->\n\n"
+    table.write_text(header + report(results), encoding="utf-8")
     plot(results, plot_path, "light")
-    plot(results, dark_path(plot_path), "dark")
+    plot(results, plot_path.with_name(f"{plot_path.stem}-dark{plot_path.suffix}"), "dark")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny models, a few seconds (a smoke test)"
-    )
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="write the JSON, the Markdown tables and the SVG plots (full run only)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=torch.get_num_threads(),
-        help="torch.set_num_threads for the run (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--render",
-        type=Path,
-        metavar="JSON",
-        help="measure nothing: redraw the tables and plots from this JSON file",
-    )
-    parser.add_argument(
-        "--table", type=Path, default=TABLE, help="where --record/--render write the tables"
-    )
-    parser.add_argument(
-        "--plot",
-        type=Path,
-        default=PLOT,
-        help="where --record/--render write the light plot (the dark one gets -dark)",
-    )
-    parser.add_argument(
-        "--results", type=Path, default=RESULTS, help="where --record writes the JSON"
-    )
-    parser.add_argument(
-        "--note",
-        default="",
-        help="a sentence recorded with the results, e.g. what else was loading the machine",
-    )
+    parser.add_argument("--quick", action="store_true", help="tiny models (a smoke test)")
+    parser.add_argument("--record", action="store_true", help="write the JSON, report and plots")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--note", default="", help="recorded with --record: what else ran")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="render this JSON only")
+    parser.add_argument("--table", type=Path, default=TABLE, help="where the report goes")
+    parser.add_argument("--plot", type=Path, default=PLOT, help="where the light plot goes")
     args = parser.parse_args(argv)
-
     if args.render:
         render(json.loads(args.render.read_text(encoding="utf-8")), args.table, args.plot)
         return 0
     if args.quick and args.record:
         parser.error("--record keeps full runs only; drop --quick")
-
     if args.quick:
-        results = run(
-            QUICK_MODELS, 0.01, 3, args.threads, QUICK_STREAM_BYTES, QUICK_LM, 3, args.note
-        )
+        settings = (QUICK_MODELS, 0.01, 3, args.threads, 4 * 2**20, QUICK_LM, 3)
     else:
-        results = run(FULL_MODELS, 0.6, 9, args.threads, None, FULL_LM, 25, args.note)
-    print(console_table(results), end="")
+        settings = (FULL_MODELS, 0.6, 9, args.threads, None, FULL_LM, 25)
+    results = run(*settings, args.note)
+    print(report(results), end="")
     if args.record:
-        args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         render(results, args.table, args.plot)
-        print(f"wrote {args.results}, {args.table}, {args.plot}", file=sys.stderr)
+        print(f"wrote {RESULTS}, {args.table}, {args.plot}", file=sys.stderr)
     return 0
 
 
