@@ -19,7 +19,7 @@ snippet; a Markdown preprocessor, added in on_config and run right after
 pymdownx.snippets has pasted the snippet in, removes the marker and rewrites the
 next ```` ```python ```` fence into ```` ```python title="<idea>.py" hl_lines="..." ````.
 The page's source and the snippet file are unchanged. tests/test_code_titles.py
-checks the built site.
+checks the rules and the built site.
 """
 
 from __future__ import annotations

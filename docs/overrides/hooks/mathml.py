@@ -14,13 +14,13 @@ renderer (MathJax, KaTeX) in the reader's browser. This hook converts it once, a
 build time, with latex2mathml, into MathML Core, which browsers lay out natively:
 no script, no web font, nothing loaded from any host.
 
-Accessible text: Chromium gives a ``<math>`` element no accessible name of its own
-(measured: an empty name), and screen readers differ in how well they read MathML.
-So the words of the comment become the formula's ``aria-label``, what a screen
-reader says, and the TeX is kept in ``alttext``. A formula without words, or TeX
-that latex2mathml cannot convert, is a build warning (so the strict build fails)
-that names the page and the formula. tests/test_math.py checks the built pages; the
-styles are in docs/assets/site.css, section "Math".
+Accessible text: Chromium gives a ``<math>`` element no accessible name of its own,
+and screen readers differ in how well they read MathML. So the words of the comment
+become the formula's ``aria-label``, what a screen reader says, and the TeX is kept in
+``alttext``. A formula without words, or TeX that latex2mathml cannot convert, is a
+build warning (so the strict build fails) that names the page and the formula.
+tests/test_mathml.py checks the built pages; the styles are in docs/assets/site.css,
+section "Math".
 """
 
 from __future__ import annotations
