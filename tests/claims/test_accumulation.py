@@ -1,13 +1,10 @@
-"""Claims of docs/training/accumulation.md about token-averaged losses under DDP.
-
-The snippet starts its processes at import; the sweep takes its definitions only and
-runs its own `micro_loss` in one process, averaging the ranks' gradients as DDP does
-(a stand-in `dist` answers `get_world_size`), over seeds, world sizes and token counts.
-"""
+"""Claims of docs/training/accumulation.md: the snippet's `micro_loss` in one process, the
+ranks' gradients averaged as DDP does, over seeds, world sizes and token counts."""
 
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -20,14 +17,6 @@ HOWS = ("mean of each micro-batch", "this rank's tokens", "all ranks' tokens")
 
 
 NS = snippet_definitions(SNIPPET)
-
-
-class OneProcess:
-    def __init__(self, world: int):
-        self.world = world
-
-    def get_world_size(self) -> int:
-        return self.world
 
 
 def data(seed: int, counts: list[list[int]]):
@@ -50,7 +39,7 @@ def data(seed: int, counts: list[list[int]]):
 
 def ddp_gradient(how: str, batches) -> torch.Tensor:
     """Each rank's summed micro-batch gradients, averaged over the ranks, as DDP does."""
-    NS["dist"] = OneProcess(len(batches))
+    NS["dist"] = SimpleNamespace(get_world_size=lambda: len(batches))
     total = sum((labels != -100).sum() for micro in batches for _, labels in micro)
     per_rank = []
     for micro in batches:
@@ -80,10 +69,7 @@ def test_only_the_count_over_all_ranks_gives_the_single_process_gradient():
     for seed, world, micro in itertools.product(range(3), (2, 3, 4), (1, 2, 3)):
         table = torch.randint(1, 13, (world, micro), generator=counts).tolist()
         batches = data(seed, table)
-        assert matches("all ranks' tokens", batches), (
-            f"{where}: seed {seed}, token counts {table}: dividing by every rank's tokens (times the world"
-            " size) no longer gives the single-process gradient; fix the snippet's micro_loss or the sentence"
-        )
+        assert matches("all ranks' tokens", batches), f"{where}: seed {seed}, counts {table}"
 
 
 def test_per_rank_and_per_micro_batch_counts_are_right_only_in_their_regime():
@@ -103,7 +89,4 @@ def test_per_rank_and_per_micro_batch_counts_are_right_only_in_their_regime():
             "equal rank totals": {HOWS[0]: False, HOWS[1]: True, HOWS[2]: True},
             "unequal": {HOWS[0]: False, HOWS[1]: False, HOWS[2]: True},
         }
-        assert found == expected, (
-            f"{where}: seed {seed}: which divisor gives the single-process gradient, by case: {found};"
-            f" the page says {expected}. Rewrite the regime the sentence states"
-        )
+        assert found == expected, f"{where}: seed {seed}: single-process gradient by case {found}"

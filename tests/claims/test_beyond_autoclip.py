@@ -1,5 +1,4 @@
-"""Claim tests for docs/beyond/autoclip.md: the general sentences about AutoClip
-(the page's own `AutoClip` class) and about ZClip's defaults (zclip, as pinned)."""
+"""Claims of docs/beyond/autoclip.md: the page's `AutoClip`, and zclip's defaults as pinned."""
 
 from __future__ import annotations
 
@@ -8,20 +7,17 @@ import inspect
 import pytest
 import torch
 
-from tests.support.claims import page_line, snippet_namespace
+from tests.support.claims import page_line, params_with, snippet_namespace
 
 PAGE = "beyond/autoclip.md"
 SNIPPET = "beyond/autoclip/threshold_follows_gradient_history.md"
 
 
 def _params(seed: int, scale: float = 1.0, shapes=((6, 4), (6,), (3, 6), (3,))):
-    """Parameters whose gradients are a seeded random draw times `scale`."""
     gen = torch.Generator().manual_seed(seed)
-    params = [torch.nn.Parameter(torch.zeros(s)) for s in shapes]
-    for p in params:
-        p.grad = torch.randn(p.shape, generator=gen) * torch.rand(1, generator=gen) * 10
-        p.grad *= scale
-    return params
+    return params_with(
+        [torch.randn(s, generator=gen) * torch.rand(1, generator=gen) * 10 * scale for s in shapes]
+    )
 
 
 def _flat(params):
@@ -29,8 +25,6 @@ def _flat(params):
 
 
 def test_the_percentile_does_not_depend_on_the_gradients_scale():
-    """Scale every gradient by k: every threshold scales by k, every clip factor is
-    the same, so the percentile needs no retuning."""
     where = page_line(PAGE, "which does not depend on the\nscale of the gradients")
     AutoClip = snippet_namespace(SNIPPET)["AutoClip"]
     for percentile in (0, 25, 90, 100):
@@ -41,24 +35,16 @@ def test_the_percentile_does_not_depend_on_the_gradients_scale():
                 before_a, before_b = _flat(a), _flat(b)
                 _, t_a = base(a)
                 _, t_b = scaled(b)
-                assert t_b == pytest.approx(k * t_a, rel=1e-5), (
-                    f"{where}: with gradients scaled by {k} the threshold at step "
-                    f"{step} (p={percentile}) is {t_b}, not {k} x {t_a}"
-                )
+                case = f"{where}: gradients x{k}, step {step}, p={percentile}"
+                assert t_b == pytest.approx(k * t_a, rel=1e-5), f"{case}: threshold {t_b}"
                 f_a = _flat(a).norm() / before_a.norm()
                 f_b = _flat(b).norm() / before_b.norm()
-                # The +1e-6 of clip_grads_with_norm_ is the only part that does
-                # not scale: it moves the factor by up to 1e-6 / norm.
+                # only the +1e-6 of clip_grads_with_norm_ does not scale
                 tol = 1e-5 + 2e-6 / before_b.norm().item()
-                assert f_b.item() == pytest.approx(f_a.item(), rel=tol), (
-                    f"{where}: scaling the gradients by {k} changed the clip factor "
-                    f"at step {step} (p={percentile}) from {f_a} to {f_b}"
-                )
+                assert f_b.item() == pytest.approx(f_a.item(), rel=tol), f"{case}: {f_a}, {f_b}"
 
 
 def test_the_first_step_is_clipped_at_its_own_norm():
-    """At step 1 the threshold is the step's own norm, so the only change is the
-    factor norm / (norm + 1e-6) of clip_grads_with_norm_."""
     where = page_line(PAGE, "so the first step is left as it is (up to the 10⁻⁶")
     AutoClip = snippet_namespace(SNIPPET)["AutoClip"]
     for percentile in (0, 1, 10, 25, 50, 90, 100):
@@ -67,19 +53,13 @@ def test_the_first_step_is_clipped_at_its_own_norm():
                 params = _params(seed, scale)
                 before = _flat(params).clone()
                 norm, threshold = AutoClip(percentile)(params)
-                assert threshold == pytest.approx(norm, rel=1e-6), (
-                    f"{where}: the first threshold is {threshold}, not the norm {norm}"
-                )
+                case = f"{where}: p={percentile}, seed {seed}, scale {scale}"
+                assert threshold == pytest.approx(norm, rel=1e-6), f"{case}: {threshold}, {norm}"
                 factor = threshold / (norm + 1e-6)
-                assert torch.allclose(_flat(params), before * factor, rtol=1e-6), (
-                    f"{where}: the first step changed by more than norm/(norm+1e-6) "
-                    f"(p={percentile}, seed {seed}, scale {scale})"
-                )
+                assert torch.allclose(_flat(params), before * factor, rtol=1e-6), case
 
 
 def test_the_global_clip_never_changes_the_direction():
-    """AutoClip (one global norm) keeps the direction; per-tensor factors that
-    differ change it."""
     where_global = page_line(PAGE, "which the global norm clip of the paper never does")
     where_per = page_line(PAGE, "whenever two\ntensors get different factors it changes")
     AutoClip = snippet_namespace(SNIPPET)["AutoClip"]
@@ -91,10 +71,7 @@ def test_the_global_clip_never_changes_the_direction():
             before = _flat(params).clone()
             clipper(params)
             cos = torch.nn.functional.cosine_similarity(_flat(params), before, dim=0)
-            assert cos.item() > 1 - 1e-6, (
-                f"{where_global}: AutoClip changed the gradient's direction "
-                f"(cosine {cos.item()}, step {step}, p={percentile})"
-            )
+            assert cos.item() > 1 - 1e-6, f"{where_global}: step {step}, p={percentile}: {cos}"
             # The package's default: one clip per tensor, each at its own threshold.
             per = _params(1000 + step)
             thresholds = [0.5 * p.grad.norm().item() * (1 + i) for i, p in enumerate(per)]
@@ -106,24 +83,19 @@ def test_the_global_clip_never_changes_the_direction():
             if max(factors) - min(factors) > 1e-3:
                 per_tensor_changed += 1
                 cos = torch.nn.functional.cosine_similarity(_flat(per), before, dim=0)
-                assert cos.item() < 1 - 1e-6, (
-                    f"{where_per}: per-tensor factors {factors} left the direction unchanged"
-                )
+                assert cos.item() < 1 - 1e-6, f"{where_per}: factors {factors}, same direction"
     assert per_tensor_changed > 100
 
 
 def test_zclip_defaults_clip_every_step_to_one():
-    """zclip as pinned: alpha 0.97, z 2.5, warm-up 25 and max_grad_norm 1.0; with
-    the defaults no step leaves a norm above 1.0, in warm-up or after it."""
     where_defaults = page_line(PAGE, "which are also\nthe defaults of that implementation")
     where_every = page_line(PAGE, "clips every step to at most that")
     where_none = page_line(PAGE, "Pass `max_grad_norm=None` for the z-score rule alone")
-    zclip = pytest.importorskip("zclip")
+    import zclip
+
     defaults = {name: p.default for name, p in inspect.signature(zclip.ZClip).parameters.items()}
     expected = {"alpha": 0.97, "z_thresh": 2.5, "max_grad_norm": 1.0, "warmup_steps": 25}
-    assert {k: defaults[k] for k in expected} == expected, (
-        f"{where_defaults}: zclip.ZClip defaults are now {defaults}; re-read zclip and fix the page"
-    )
+    assert {k: defaults[k] for k in expected} == expected, f"{where_defaults}: {defaults}"
     above_one_unclipped = 0
     for seed in range(3):
         torch.manual_seed(seed)
@@ -139,19 +111,14 @@ def test_zclip_defaults_clip_every_step_to_one():
                 after = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]).item()
                 if bound:
                     assert after <= 1.0 * (1 + 1e-6), (
-                        f"{where_every}: with ZClip's defaults step {step} left a "
-                        f"norm of {after} (seed {seed}); fix the sentence"
+                        f"{where_every}: seed {seed}, step {step}: {after}"
                     )
                 elif before > 1.0 and after == pytest.approx(before, rel=1e-6):
                     above_one_unclipped += 1
-    assert above_one_unclipped > 30, (
-        f"{where_none}: with max_grad_norm=None, norms above 1.0 were expected to "
-        "pass unclipped when they are not spikes"
-    )
+    assert above_one_unclipped > 30, f"{where_none}: {above_one_unclipped} norms above 1 kept"
 
 
 def test_a_low_percentile_clips_most_steps_a_high_one_few():
-    """On steady gradient norms, p = 10 clips most steps and p = 90 only a few."""
     where = page_line(
         PAGE, "A low *p* clips\n    most steps and a high *p* only the rare largest ones"
     )
@@ -165,7 +132,4 @@ def test_a_low_percentile_clips_most_steps_a_high_one_few():
                 norm, threshold = clipper(params)
                 clipped += norm > threshold * (1 + 1e-6)
             fractions[percentile] = clipped / 200
-        assert fractions[10] > 0.5 and fractions[90] < 0.2, (
-            f"{where}: on steady norms p=10 clipped {fractions[10]:.0%} of the steps "
-            f"and p=90 {fractions[90]:.0%} (seed {seed}); fix the sentence"
-        )
+        assert fractions[10] > 0.5 and fractions[90] < 0.2, f"{where}: seed {seed}: {fractions}"

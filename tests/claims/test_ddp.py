@@ -1,11 +1,5 @@
-"""Claims of docs/training/ddp.md: clipping after DDP's backward() is single-process
-clipping, with or without no_sync() accumulation; clipping before averaging is not.
-
-The snippet starts its processes at import, so the sweep takes its definitions only
-(imports, functions, constants) and runs its own `train(rank, how)` on new batches
-and world sizes, in gloo processes it starts itself (fork, 127.0.0.1, a timeout on
-every wait, every process stopped at the end).
-"""
+"""Claims of docs/training/ddp.md: the snippet's `train(rank, how)` on new batches and world
+sizes in gloo ranks; clipping after DDP's backward() is single-process, before averaging not."""
 
 from __future__ import annotations
 
@@ -23,7 +17,6 @@ NS = snippet_definitions(SNIPPET)
 
 
 def batches() -> list:
-    """9 steps of 16 examples, from 3 seeds."""
     out = []
     for seed in range(3):
         generator = torch.Generator().manual_seed(seed)
@@ -66,15 +59,11 @@ def test_clip_after_ddp_backward_is_single_process_and_clip_before_averaging_is_
             ]
             close = all(abs(float(a) - float(b)) < 1.5e-4 for a, b in zip(norms, expected_norms))
             assert close and len(norms) == len(expected_norms) and all(same), (
-                f"{after} / {no_sync}: {world} ranks, rank {rank}, {how!r}: norms {norms} vs one process"
-                f" {expected_norms}, same update per step {same}. Say where clipping after DDP's backward()"
-                " stops matching one process"
+                f"{after} / {no_sync}: {world} ranks, rank {rank}, {how!r}: norms {norms}, not"
+                f" {expected_norms}; same update per step {same}"
             )
         _, grads = runs["clip, then average"]
         differs = [
             not torch.allclose(torch.tensor(g), r, atol=1e-6) for g, r in zip(grads, expected_grads)
         ]
-        assert all(differs), (
-            f"{before}: {world} ranks, rank {rank}: clipping before averaging matched one process at steps"
-            f" {[i for i, d in enumerate(differs) if not d]}; the sentence says it never does while the clip is active"
-        )
+        assert all(differs), f"{before}: {world} ranks, rank {rank}: matched one process {differs}"

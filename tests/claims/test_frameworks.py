@@ -1,19 +1,12 @@
-"""Sweeps of the general sentences on docs/guide/frameworks.md.
+"""Claims of docs/guide/frameworks.md, over random float32 gradients and thresholds.
 
-Each test runs the code a reader copies (`snippet_namespace`) or the libraries
-themselves over many random float32 gradients and thresholds, and names the page
-line it guards.
-
-JAX and TensorFlow start threads when imported, and TensorFlow loaded before
-torch's compiler stack (the first `torch.optim` optimizer imports it) crashes the
-process. So, like the snippets that import them (tests/support/snippet_runner.py), these
-sweeps run in a Python process of their own: in the test process this module
-defines one test, which runs this file again with FRAMEWORK_CLAIMS_CHILD=1, where
-the sweeps below are defined, and passes on their failures.
+TensorFlow imported before torch's compiler stack crashes the process, so the sweeps run
+in a child pytest (FRAMEWORK_CLAIMS_CHILD=1); the parent's one test reports its failures.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -21,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.support.claims import page_line, snippet_namespace
+from tests.support.claims import page_line, params_with, snippet_fixture, snippet_namespace
 from tests.support.paths import ROOT
 
 CHILD = "FRAMEWORK_CLAIMS_CHILD"
@@ -49,16 +42,8 @@ else:
 
     PAGE = "guide/frameworks.md"
 
-    @pytest.fixture(scope="module")
-    def sweep():
-        """The at/below-threshold snippet's own clips, gradients and thresholds."""
-        return snippet_namespace("guide/frameworks/at_and_below_the_threshold_bit_for_bit.md")
-
-    @pytest.fixture(scope="module")
-    def tf_ns():
-        return snippet_namespace(
-            "guide/frameworks/tensorflow_threshold_nonfinite_and_clip_by_norm.md"
-        )
+    sweep = snippet_fixture("guide/frameworks/at_and_below_the_threshold_bit_for_bit.md")
+    tf_ns = snippet_fixture("guide/frameworks/tensorflow_threshold_nonfinite_and_clip_by_norm.md")
 
     def ulps(a, b) -> int:
         a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
@@ -73,14 +58,26 @@ else:
             out.append((g * np.float32(target / np.linalg.norm(g))).astype(np.float32))
         return out
 
+    def keras_off(c) -> bool:  # Keras takes 1 / c of the Python float
+        return np.float32(c) * np.float32(1.0 / c) != 1
+
+    def tf_off(c) -> bool:  # TensorFlow takes 1 / c of the float32 threshold
+        return np.float32(c) * (np.float32(1) / np.float32(c)) != 1
+
+    def below_threshold(clip, c, rng, size, changes, where):
+        """A gradient below `c` changes exactly when `changes`, and then by 1 or 2 ulp."""
+        g = rng.standard_normal(size).astype(np.float32)
+        g *= np.float32(c * rng.uniform(0.01, 0.9) / np.linalg.norm(g))
+        out = clip(g, c)
+        assert (not np.array_equal(out, g)) == changes, f"{where}: threshold {c}"
+        assert not changes or 1 <= ulps(out, g) <= 2, f"{where}: {c}: {ulps(out, g)} ulp"
+
     def torch_norm(g) -> float:
         import torch
 
         return float(torch.nn.utils.get_total_norm([torch.tensor(g)]))
 
     def test_pytorch_at_the_threshold_by_norm_band(sweep):
-        """PyTorch at the threshold: below 8 always shrunk, up to 32 nearly always,
-        from 32 up the 1e-6 vanishes and only the reciprocal's rounding is left."""
         import torch
 
         where = page_line(PAGE, "shrinks every gradient whose norm is below 8")
@@ -97,12 +94,9 @@ else:
             elif n < 32:
                 mid.append(changed)
             else:
-                # from 32 up, 1e-6 is under half a float32 step of the norm ...
+                # from 32 up, 1e-6 is lost in float32: the factor is n * (1 / n), at most 1
                 n32 = torch.tensor(n, dtype=torch.float32)
-                assert (n32 + 1e-6).item() == n, (
-                    f"{where}: {n} + 1e-6 != {n} in float32; fix the page"
-                )
-                # ... so the factor is max_norm * reciprocal(norm), clamped at 1
+                assert (n32 + 1e-6).item() == n, f"{where}: {n} + 1e-6 != {n} in float32"
                 factor = torch.clamp(n32.reciprocal() * n, max=1.0).item()
                 assert changed == (factor != 1.0), f"{where}: norm {n}: change not explained"
                 if changed:
@@ -160,43 +154,25 @@ else:
             assert ulps(sweep["optax_clip"](g, n), g) <= 2, where
 
     def test_keras_factor_is_c_times_one_over_c(sweep):
-        """Below the threshold Keras changes a gradient exactly when
-        float32(c) * float32(1 / c) != 1 (1 / c taken of the Python float)."""
         where = page_line(PAGE, "for most thresholds *c*, but not for all")
         clip = sweep["keras_clip"]
         rng = np.random.default_rng(4)
         thresholds = [round(0.01 * k, 2) for k in range(1, 161)]
         thresholds += [float(x) for x in 10.0 ** rng.uniform(-3, 3, 40)]
-        off = 0
         for c in thresholds:
-            g = rng.standard_normal(16).astype(np.float32)
-            g *= np.float32(c * rng.uniform(0.01, 0.9) / np.linalg.norm(g))
-            out = clip(g, c)
-            predicted = np.float32(c) * np.float32(1.0 / c) != 1
-            assert (not np.array_equal(out, g)) == predicted, f"{where}: threshold {c}"
-            if predicted:
-                assert 1 <= ulps(out, g) <= 2, f"{where}: threshold {c}: {ulps(out, g)} ulp"
-                off += 1
+            below_threshold(clip, c, rng, 16, keras_off(c), where)
+        off = sum(map(keras_off, thresholds))
         assert 0.05 < off / len(thresholds) < 0.5, f"{where}: {off} of {len(thresholds)} off"
-        # at the threshold, one ulp at most
-        for g, n in zip(sweep["grads"][:150], sweep["norms"][:150]):
+        for g, n in zip(sweep["grads"][:150], sweep["norms"][:150]):  # at the threshold
             assert ulps(clip(g, n), g) <= 2, f"{where}: Keras moved more than 2 ulp at {n}"
 
     def test_tensorflow_factor_and_its_difference_from_keras(tf_ns, sweep):
-        """TensorFlow: the same factor, with 1 / clip_norm of the float32 threshold."""
         where = page_line(PAGE, "TensorFlow takes `1 / clip_norm` of the float32 threshold")
         clip = tf_ns["tf_clip"]
         rng = np.random.default_rng(5)
         thresholds = [round(0.01 * k, 2) for k in range(1, 201)]
         for c in thresholds:
-            g = rng.standard_normal(8).astype(np.float32)
-            g *= np.float32(c * rng.uniform(0.01, 0.9) / np.linalg.norm(g))
-            out = clip(g, c)
-            c32 = np.float32(c)
-            predicted = c32 * (np.float32(1) / c32) != 1
-            assert (not np.array_equal(out, g)) == predicted, f"{where}: threshold {c}"
-            if predicted:
-                assert 1 <= ulps(out, g) <= 2, f"{where}: threshold {c}"
+            below_threshold(clip, c, rng, 8, tf_off(c), where)
         for g in tf_ns["grads"][:100]:
             n = np.sqrt(np.sum(g * g))
             assert ulps(clip(g, n), g) <= 2, f"{where}: TensorFlow moved more than 2 ulp at {n}"
@@ -208,12 +184,10 @@ else:
             for g, n in zip(sweep["grads"], sweep["norms"])
         ]
         assert keras_at == tf_ns["at"], f"{same}: Keras and TensorFlow changed different gradients"
-        keras_off = {c for c in thresholds if np.float32(c) * np.float32(1.0 / c) != 1}
-        tf_off = {c for c in thresholds if np.float32(c) * (np.float32(1) / np.float32(c)) != 1}
-        assert keras_off != tf_off, f"{where}: Keras and TensorFlow now agree on every threshold"
+        differ = [c for c in thresholds if keras_off(c) != tf_off(c)]
+        assert differ, f"{where}: Keras and TensorFlow now agree on every threshold"
 
     def test_every_pair_of_global_clips_is_allclose(sweep, tf_ns):
-        """The porting tolerance, and 'they agree to the digits shown'."""
         import jax.numpy as jnp
         import optax
         import tensorflow as tf
@@ -230,42 +204,26 @@ else:
             grads = [np.resize(g, size).astype(np.float32) for g, size in zip(grads, sizes)]
             n = float(np.linalg.norm(np.concatenate(grads).astype(np.float64)))
             c = n * [1.0, 0.5, 2.0, 1e-3, 1 + 1e-7][trial % 5]
-            params = [torch.nn.Parameter(torch.zeros(g.shape)) for g in grads]
-            for p, g in zip(params, grads):
-                p.grad = torch.tensor(g)
+            params = params_with(grads)
             torch.nn.utils.clip_grad_norm_(params, c)
+            jax_grads = [jnp.asarray(g) for g in grads]
             results = {
-                "PyTorch": [p.grad.numpy() for p in params],
-                "Optax": [
-                    np.asarray(o)
-                    for o in optax.clip_by_global_norm(c).update(
-                        [jnp.asarray(g) for g in grads], None
-                    )[0]
-                ],
-                # the function Keras's global_clipnorm calls (checked against SGD below)
-                "Keras": [
-                    np.asarray(o) for o in clip_by_global_norm([jnp.asarray(g) for g in grads], c)
-                ],
-                "TensorFlow": [
-                    t.numpy() for t in tf.clip_by_global_norm([tf.constant(g) for g in grads], c)[0]
-                ],
+                "PyTorch": [p.grad for p in params],
+                "Optax": optax.clip_by_global_norm(c).update(jax_grads, None)[0],
+                "Keras": clip_by_global_norm(jax_grads, c),  # what global_clipnorm calls
+                "TensorFlow": tf.clip_by_global_norm([tf.constant(g) for g in grads], c)[0],
             }
-            names = list(results)
-            for i, a in enumerate(names):
-                for b in names[i + 1 :]:
-                    for x, y in zip(results[a], results[b]):
-                        assert np.allclose(x, y, rtol=1e-6, atol=1e-6), (
-                            f"{where} / {agree}: {a} and {b} differ beyond the tolerance "
-                            f"(norm {n}, threshold {c})"
-                        )
+            results = {name: [np.asarray(o) for o in out] for name, out in results.items()}
+            for a, b in itertools.combinations(results, 2):
+                for x, y in zip(results[a], results[b]):
+                    assert np.allclose(x, y, rtol=1e-6, atol=1e-6), (
+                        f"{where} / {agree}: {a} and {b} differ (norm {n}, threshold {c})"
+                    )
             if trial < 12 and len(grads) == 1:
                 keras_sgd = sweep["keras_clip"](grads[0], c)
                 assert np.array_equal(keras_sgd, results["Keras"][0]), where
 
     def test_nonfinite_entries(tf_ns):
-        """inf: PyTorch and Optax give zeros and nan at the inf, Keras's
-        global_clipnorm and TensorFlow nan everywhere, Keras's clipnorm breaks only the
-        bad tensor; nan: every global clip gives nan everywhere; nothing raises."""
         ns = snippet_namespace("guide/frameworks/nonfinite_entry_pytorch_optax_keras.md")
         where_inf = page_line(PAGE, "the factor is 0, so every finite")
         where_keras = page_line(PAGE, "nothing had happened")
@@ -283,16 +241,11 @@ else:
             bad = [np.inf, -np.inf, np.nan][trial % 3]
             broken = [g.copy() for g in grads]
             broken[k][i] = bad
-            tf_out = [
-                t.numpy() for t in tf.clip_by_global_norm([tf.constant(g) for g in broken], 6.5)[0]
-            ]
-            outs = {
-                "PyTorch": ns["torch_clip"](broken),
-                "Optax": ns["optax_clip"](broken),
-            }
+            tf_out = tf.clip_by_global_norm([tf.constant(g) for g in broken], 6.5)[0]
+            outs = {"PyTorch": ns["torch_clip"](broken), "Optax": ns["optax_clip"](broken)}
             keras_global = ns["keras_clip"](broken, global_clipnorm=6.5)
             assert all(np.isnan(o).all() for o in keras_global), f"{where_inf}: Keras global"
-            assert all(np.isnan(o).all() for o in tf_out), f"{where_tf}: TensorFlow"
+            assert all(np.isnan(np.asarray(o)).all() for o in tf_out), f"{where_tf}: TensorFlow"
             if np.isnan(bad):
                 for name, out in outs.items():
                     assert all(np.isnan(o).all() for o in out), f"{where_nan}: {name}"
@@ -354,8 +307,6 @@ else:
                 keras.optimizers.SGD(**two)
 
     def test_adam_update_length_does_not_follow_the_gradient():
-        """'about the learning rate times sqrt(number of entries) whatever the
-        gradient's size'."""
         import jax
         import jax.numpy as jnp
         import optax
@@ -374,9 +325,7 @@ else:
                 for g in steps:
                     updates, state = update({"w": jnp.asarray(g * scale)}, state, params)
                 lengths.append(float(jnp.linalg.norm(updates["w"])) / (0.1 * np.sqrt(n)))
-            assert np.allclose(lengths, lengths[1], rtol=1e-3), (
-                f"{where}: depends on scale {lengths}"
-            )
+            assert np.allclose(lengths, lengths[1], rtol=1e-3), f"{where}: {lengths}"
             assert 0.1 < lengths[1] < 3.2, f"{where}: length / (lr * sqrt(n)) = {lengths[1]}"
 
     def test_multisteps_clips_the_mean_once():

@@ -1,25 +1,15 @@
-"""Sweeps of the general sentences on docs/guide/global-vs-per-tensor.md.
-
-They call the two-layer snippet's own `clipped(per_tensor, max_norm)` with random
-gradients of the model's shapes put in its `original` list.
-"""
+"""Claims of docs/guide/global-vs-per-tensor.md: the snippet's `clipped(per_tensor, max_norm)`
+on random gradients of its model's shapes."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
-from tests.support.claims import page_line, snippet_namespace
+from tests.support.claims import page_line, snippet_fixture
 
 PAGE = "guide/global-vs-per-tensor.md"
-
-
-@pytest.fixture(scope="module")
-def ns():
-    return snippet_namespace(
-        "guide/global-vs-per-tensor/global_vs_per_tensor_on_a_two_layer_model.md"
-    )
+ns = snippet_fixture("guide/global-vs-per-tensor/global_vs_per_tensor_on_a_two_layer_model.md")
 
 
 def random_gradients(ns, rng, spread=2.0):

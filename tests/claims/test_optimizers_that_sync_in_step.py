@@ -1,14 +1,5 @@
-"""Claims of docs/training/optimizers-that-sync-in-step.md: with an optimizer that
-reduce-scatters the gradients inside step(), clip_grad_norm_ before step() measures each
-rank's own gradient (a norm that differs between ranks and from the whole batch's), and
-the clip inside step(), after the reduce-scatter, matches one process that trains on the
-whole batch.
-
-The snippet starts its processes at import, so the sweep takes its definitions only
-(imports, functions, the optimizer class, constants) and runs its own `train(rank, how)`
-on new batches and with 2 and 3 ranks (the 3 ranks split the parameters' 40 and 5
-entries unevenly, the 2 ranks the 5, 15 and 3), in gloo processes it starts itself.
-"""
+"""Claims of docs/training/optimizers-that-sync-in-step.md: the snippet's `train(rank, how)`
+on new batches and 2 or 3 gloo ranks (which split the parameters unevenly)."""
 
 from __future__ import annotations
 
@@ -65,9 +56,6 @@ def test_a_clip_before_step_is_local_and_the_clip_inside_step_is_single_process(
             runs[seed] = {how: NS["train"](rank, how) for how in (BEFORE, INSIDE)}
         return runs
 
-    # torch.optim.Optimizer() imports torch._dynamo (seconds): once here, not in every rank
-    import torch._dynamo  # noqa: F401
-
     NS["WORLD_SIZE"] = world
     out = on_ranks(work, world)
     for seed in SEEDS:
@@ -75,28 +63,18 @@ def test_a_clip_before_step_is_local_and_the_clip_inside_step_is_single_process(
         case = f"{world} ranks, seed {seed}"
         for rank in range(world):
             got_norms, got_weights = out[rank][seed][INSIDE]
-            assert got_norms == norms, (
-                f"{inside}: {case}: rank {rank} measured {got_norms} inside step(), the"
-                f" single process {norms}"
-            )
-            assert torch.allclose(torch.tensor(got_weights), weights, atol=1e-6), (
-                f"{inside}: {case}: rank {rank}'s weights after the clip inside step() are"
-                " not the single process's"
-            )
+            assert got_norms == norms, f"{inside}: {case}, rank {rank}: {got_norms}, not {norms}"
+            same = torch.allclose(torch.tensor(got_weights), weights, atol=1e-6)
+            assert same, f"{inside}: {case}, rank {rank}: not the single process's weights"
             before_norms, before_weights = out[rank][seed][BEFORE]
             assert all(a != b for a, b in zip(before_norms, norms)), (
-                f"{swept}: {case}: rank {rank}'s norm before step() {before_norms} equals"
-                f" the single process's {norms} at some step"
+                f"{swept}: {case}, rank {rank}: {before_norms} meets the single process's {norms}"
             )
-            assert not torch.allclose(torch.tensor(before_weights), weights, atol=1e-6), (
-                f"{swept}: {case}: the clip before step() gave the single-process weights"
-            )
+            same = torch.allclose(torch.tensor(before_weights), weights, atol=1e-6)
+            assert not same, f"{swept}: {case}: the clip before step() gave one process's weights"
         for step in range(3):
             seen = [out[rank][seed][BEFORE][0][step] for rank in range(world)]
-            assert len(set(seen)) == world, (
-                f"{local}: {case}, step {step + 1}: the ranks' norms before step() {seen}"
-                " are not all different"
-            )
+            assert len(set(seen)) == world, f"{local}: {case}, step {step + 1}: {seen}"
 
 
 def _printed_norms(snippet: str) -> list[str]:
@@ -112,7 +90,4 @@ def test_the_sharded_script_prints_the_norms_of_the_ddp_and_fsdp2_scripts():
     )
     assert ours == ["1.072", "0.891", "1.024"], f"{where}: the script now prints {ours}"
     for other in ("training/ddp/torchrun_ddp_clip.md", "training/fsdp/torchrun_fsdp2_clip.md"):
-        assert _printed_norms(other) == ours, (
-            f"{where}: {other} prints {_printed_norms(other)}, the sharded script {ours}:"
-            " the page says they print the same three norms"
-        )
+        assert _printed_norms(other) == ours, f"{where}: {other} prints {_printed_norms(other)}"

@@ -1,4 +1,4 @@
-"""Sweeps of the general sentences on docs/training/pitfalls.md."""
+"""Claims of docs/training/pitfalls.md, over random gradients and thresholds."""
 
 from __future__ import annotations
 
@@ -7,18 +7,11 @@ import math
 import numpy as np
 import torch
 
-from tests.support.claims import page_line, snippet_namespace
+from tests.support.claims import page_line, params_with, snippet_namespace
 
 PAGE = "training/pitfalls.md"
 clip_grad_norm_ = torch.nn.utils.clip_grad_norm_
 get_total_norm = torch.nn.utils.get_total_norm
-
-
-def params_with(grads):
-    params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
-    for p, g in zip(params, grads):
-        p.grad = g.clone()
-    return params
 
 
 def test_float16_norm_is_inf_from_65520_and_zeroes_every_finite_entry():
@@ -32,16 +25,14 @@ def test_float16_norm_is_inf_from_65520_and_zeroes_every_finite_entry():
         true = g.double().norm().item()
         if abs(true - 65520) < 0.5:  # within the float32 sum's own rounding
             continue
-        params = [torch.nn.Parameter(torch.zeros(size, dtype=torch.float16))]
-        params[0].grad = g.clone()
+        params = params_with([g])
         norm = clip_grad_norm_(params, max_norm=1.0).item()
         if true >= 65520:
             assert math.isinf(norm), f"{where}: true norm {true} gave {norm}"
             assert torch.all(params[0].grad == 0), f"{where}: an entry survived"
         else:
             assert math.isfinite(norm) and norm <= 65504.0, f"{where}: {true} -> {norm}"
-            if true > 65504:
-                assert norm == 65504.0, f"{where}: {true} should round down to 65504, got {norm}"
+            assert true <= 65504 or norm == 65504.0, f"{where}: {true} -> {norm}, not 65504"
 
 
 def test_bfloat16_keeps_8_significant_bits():
@@ -118,38 +109,30 @@ def test_infinite_max_norm_changes_nothing_finite_and_nans_everything_otherwise(
         assert torch.equal(norm, get_total_norm(grads)) or torch.isnan(norm), where_nan
         if math.isfinite(norm.item()):
             for p, g in zip(params, grads):
-                assert torch.equal(p.grad, g), (
-                    f"{where_finite}: norm {norm.item()} changed a gradient"
-                )
+                assert torch.equal(p.grad, g), f"{where_finite}: norm {norm.item()} changed it"
         else:
             for p in params:
                 assert torch.isnan(p.grad).all(), f"{where_nan}: an entry is not NaN"
             untouched = params_with(grads)
             get_total_norm([p.grad for p in untouched])
             for p, g in zip(untouched, grads):
-                assert torch.equal(p.grad.nan_to_num(), g.nan_to_num()), (
-                    "get_total_norm changed a gradient"
-                )
+                assert torch.equal(p.grad.nan_to_num(), g.nan_to_num()), "get_total_norm changed it"
 
 
 def test_global_clip_keeps_the_ratio_between_networks():
     where = page_line(PAGE, "The global clip keeps that ratio")
     rng = np.random.default_rng(4)
     for _ in range(300):
-        a = [
-            torch.tensor(
-                rng.standard_normal(int(rng.integers(1, 20))) * 10 ** rng.uniform(-2, 2),
-                dtype=torch.float32,
-            )
+        a, b = (
+            [
+                torch.tensor(
+                    rng.standard_normal(int(rng.integers(1, 20))) * 10 ** rng.uniform(-2, 2),
+                    dtype=torch.float32,
+                )
+                for _ in range(2)
+            ]
             for _ in range(2)
-        ]
-        b = [
-            torch.tensor(
-                rng.standard_normal(int(rng.integers(1, 20))) * 10 ** rng.uniform(-2, 2),
-                dtype=torch.float32,
-            )
-            for _ in range(2)
-        ]
+        )
         before = get_total_norm(a).item() / get_total_norm(b).item()
         params = params_with(a + b)
         clip_grad_norm_(params, max_norm=float(10 ** rng.uniform(-3, 1)))

@@ -1,26 +1,5 @@
-"""Sweeps for the general sentences of docs/training/rl-fine-tuning.md.
-
-Each sweep runs the page's own snippets: `surrogate_loss` and `grad_norm` of
-`ratio_clip_gradient_by_ratio_and_advantage.md` (one sample of a 4-action softmax
-policy at a chosen ratio), `train_on_one_batch` of
-`ratio_clip_does_not_bound_the_ratio.md`, and `setup`, `expected_grad` and `clip`
-of `grad_clip_keeps_the_mismatch_bias.md` (exact expected gradients of an 8-action
-policy whose inference engine has different logits).
-
-- The ratio clip zeroes a sample's gradient exactly when its ratio has left the band
-  on the side its advantage pushes (above 1 + eps_high for A > 0, below 1 - eps_low
-  for A < 0), for seeds, bands, ratios and advantages; everywhere else the norm is
-  r * |A| * ||grad log pi||, so it grows with |A| and r without bound. At ratio 1
-  the gradient is the plain policy gradient, whatever the band.
-- verl's dual clip caps a negative-advantage sample's loss at c * |A|: its gradient is
-  zero above ratio c and unchanged below.
-- A sample alone, updated many times, stops within one step of its band's edge; the
-  band limits its own pull.
-- Without correction the expected gradient differs in direction from the trainer's
-  own whenever the engine's logits differ; the full importance weights give the
-  trainer's gradient exactly; clip_grad_norm_ leaves every cosine unchanged and every
-  norm at most max_norm, for seeds, mismatch sizes and thresholds.
-"""
+"""Claims of docs/training/rl-fine-tuning.md: the ratio clip, verl's dual clip and the
+mismatch bias, with the page's snippets over seeds, bands, ratios and advantages."""
 
 from __future__ import annotations
 
@@ -29,28 +8,19 @@ import itertools
 import pytest
 import torch
 
-from tests.support.claims import page_line, snippet_definitions, snippet_namespace
+from tests.support.claims import page_line, snippet_definitions, snippet_fixture
 
 PAGE = "training/rl-fine-tuning.md"
 FOLDER = "training/rl-fine-tuning/"
 RATIOS = (0.3, 0.5, 0.75, 0.85, 0.95, 1.0, 1.1, 1.18, 1.25, 1.35, 1.6, 2.5, 7.0, 40.0)
 ADVANTAGES = (-9.0, -1.0, -0.1, 0.1, 1.0, 9.0)
 BANDS = ((0.2, 0.2), (0.2, 0.28), (0.1, 0.5), (0.3, 0.15))
-
-
-@pytest.fixture(scope="module")
-def ratio_ns():
-    return snippet_namespace(FOLDER + "ratio_clip_gradient_by_ratio_and_advantage.md")
-
-
-@pytest.fixture(scope="module")
-def mismatch_ns():
-    return snippet_namespace(FOLDER + "grad_clip_keeps_the_mismatch_bias.md")
+ratio_ns = snippet_fixture(FOLDER + "ratio_clip_gradient_by_ratio_and_advantage.md")
+mismatch_ns = snippet_fixture(FOLDER + "grad_clip_keeps_the_mismatch_bias.md")
 
 
 def sample_gradient(ns, seed, ratio, adv, dual_clip=None):
-    """The gradient on the logits of one sample (action 0) at `ratio`, and the
-    gradient of log pi(0): the snippet's set-up, with the vector kept."""
+    """The gradient on the logits of one sample (action 0) at `ratio`, and grad log pi(0)."""
     torch.manual_seed(seed)
     logits = torch.randn(4, requires_grad=True)
     logp = torch.log_softmax(logits, 0)[0]
@@ -60,65 +30,51 @@ def sample_gradient(ns, seed, ratio, adv, dual_clip=None):
     return logits.grad, torch.eye(4)[0] - pi
 
 
-def with_band(ns, eps_low, eps_high):
-    ns["EPS_LOW"], ns["EPS_HIGH"] = eps_low, eps_high
+@pytest.fixture
+def band(ratio_ns):
+    """Sets the snippet's band; puts its own (0.2, 0.28) back after the test."""
+    yield lambda low, high: ratio_ns.update(EPS_LOW=low, EPS_HIGH=high)
+    ratio_ns.update(EPS_LOW=0.2, EPS_HIGH=0.28)
 
 
-def test_ratio_clip_zeroes_exactly_outside_the_band_on_the_advantage_side(ratio_ns):
+def test_ratio_clip_zeroes_exactly_outside_the_band_on_the_advantage_side(ratio_ns, band):
     where = page_line(PAGE, "Where the clipped term is strictly smaller")
     answer = page_line(PAGE, "on the side its advantage pushes")
     unbounded = page_line(PAGE, "The ratio clip does not bound the gradient norm")
-    try:
-        for (eps_low, eps_high), seed in itertools.product(BANDS, range(4)):
-            with_band(ratio_ns, eps_low, eps_high)
-            for ratio, adv in itertools.product(RATIOS, ADVANTAGES):
-                grad, grad_logp = sample_gradient(ratio_ns, seed, ratio, adv)
-                clipped = (adv > 0 and ratio > 1 + eps_high) or (adv < 0 and ratio < 1 - eps_low)
-                case = f"seed {seed}, band ({eps_low}, {eps_high}), r {ratio}, A {adv}"
-                if clipped:
-                    assert grad.abs().max() == 0, (
-                        f"{where} / {answer}: {case} is outside the band on its "
-                        f"advantage's side but has gradient {grad.tolist()}; fix the text"
-                    )
-                else:
-                    expected = ratio * abs(adv) * grad_logp.norm()
-                    assert torch.isclose(grad.norm(), expected, rtol=1e-4), (
-                        f"{where} / {unbounded}: {case} has norm {grad.norm():.6g}, "
-                        f"not r |A| ||grad log pi|| = {expected:.6g}; fix the text"
-                    )
-    finally:
-        with_band(ratio_ns, 0.2, 0.28)
+    for (eps_low, eps_high), seed in itertools.product(BANDS, range(4)):
+        band(eps_low, eps_high)
+        for ratio, adv in itertools.product(RATIOS, ADVANTAGES):
+            grad, grad_logp = sample_gradient(ratio_ns, seed, ratio, adv)
+            clipped = (adv > 0 and ratio > 1 + eps_high) or (adv < 0 and ratio < 1 - eps_low)
+            case = f"seed {seed}, band ({eps_low}, {eps_high}), r {ratio}, A {adv}"
+            if clipped:
+                assert grad.abs().max() == 0, f"{where} / {answer}: {case}: {grad}"
+            else:
+                expected = ratio * abs(adv) * grad_logp.norm()
+                assert torch.isclose(grad.norm(), expected, rtol=1e-4), (
+                    f"{where} / {unbounded}: {case}: norm {grad.norm()}, not r |A| |grad log pi|"
+                )
 
 
-def test_dapo_band_keeps_ratio_1_25_and_symmetric_band_clips_it(ratio_ns):
+def test_dapo_band_keeps_ratio_1_25_and_symmetric_band_clips_it(ratio_ns, band):
     where = page_line(PAGE, "Ratio 1.25 still gets its")
-    try:
-        for seed in range(20):
-            with_band(ratio_ns, 0.2, 0.28)
-            kept = ratio_ns["grad_norm"](1.25, 1.0, seed=seed)
-            with_band(ratio_ns, 0.2, 0.2)
-            dropped = ratio_ns["grad_norm"](1.25, 1.0, seed=seed)
-            assert kept > 0 and dropped == 0, (
-                f"{where}: seed {seed}: norm {kept:.4g} with eps_high 0.28 and "
-                f"{dropped:.4g} with 0.2; fix the text"
-            )
-    finally:
-        with_band(ratio_ns, 0.2, 0.28)
+    for seed in range(20):
+        band(0.2, 0.28)
+        kept = ratio_ns["grad_norm"](1.25, 1.0, seed=seed)
+        band(0.2, 0.2)
+        dropped = ratio_ns["grad_norm"](1.25, 1.0, seed=seed)
+        assert kept > 0 and dropped == 0, f"{where}: seed {seed}: {kept:.4g}, {dropped:.4g}"
 
 
-def test_at_ratio_one_the_gradient_is_the_policy_gradient(ratio_ns):
+def test_at_ratio_one_the_gradient_is_the_policy_gradient(ratio_ns, band):
     where = page_line(PAGE, "At ratio 1 the gradient is the plain")
-    try:
-        for (eps_low, eps_high), seed, adv in itertools.product(BANDS, range(20), ADVANTAGES):
-            with_band(ratio_ns, eps_low, eps_high)
-            grad, grad_logp = sample_gradient(ratio_ns, seed, 1.0, adv)
-            # the loss is -A log pi(0): its gradient is -A grad log pi(0)
-            assert torch.allclose(grad, -adv * grad_logp, rtol=1e-5, atol=1e-6), (
-                f"{where}: seed {seed}, band ({eps_low}, {eps_high}), A {adv}: the "
-                "gradient at ratio 1 is not the policy gradient; fix the text"
-            )
-    finally:
-        with_band(ratio_ns, 0.2, 0.28)
+    for (eps_low, eps_high), seed, adv in itertools.product(BANDS, range(20), ADVANTAGES):
+        band(eps_low, eps_high)
+        grad, grad_logp = sample_gradient(ratio_ns, seed, 1.0, adv)
+        # the loss is -A log pi(0): its gradient is -A grad log pi(0)
+        assert torch.allclose(grad, -adv * grad_logp, rtol=1e-5, atol=1e-6), (
+            f"{where}: seed {seed}, band ({eps_low}, {eps_high}), A {adv}"
+        )
 
 
 def test_dual_clip_caps_the_loss_of_negative_advantages(ratio_ns):
@@ -146,10 +102,7 @@ def test_alone_a_sample_stops_near_its_band_edge():
         )
         r = ratios.item()
         edge = 1 + ns["EPS_HIGH"] if adv > 0 else 1 - ns["EPS_LOW"]
-        assert abs(r / edge - 1) < 0.06, (
-            f"{where}: seed {seed}, action {action}, A {adv}: alone, the sample's "
-            f"ratio ended at {r:.3f}, not at its edge {edge}; fix the text"
-        )
+        assert abs(r / edge - 1) < 0.06, f"{where}: seed {seed}, {action}, A {adv}: {r}, {edge}"
 
 
 def test_norm_clip_keeps_the_direction_and_only_weights_remove_the_bias(mismatch_ns):
@@ -164,21 +117,13 @@ def test_norm_clip_keeps_the_direction_and_only_weights_remove_the_bias(mismatch
         raw = ns["expected_grad"](pi, mu, adv, 1.0)
         weighted = ns["expected_grad"](pi, mu, adv, pi / mu)
         case = f"seed {seed}, mismatch {mismatch}"
-        assert torch.cosine_similarity(raw, target, 0) < 1 - 1e-9, (
-            f"{biased}: {case}: the uncorrected gradient points like the trainer's"
-        )
-        assert torch.allclose(weighted, target, rtol=1e-9, atol=1e-12), (
-            f"{removes}: {case}: the weighted expectation is not the trainer's gradient"
-        )
+        assert torch.cosine_similarity(raw, target, 0) < 1 - 1e-9, f"{biased}: {case}"
+        assert torch.allclose(weighted, target, rtol=1e-9, atol=1e-12), f"{removes}: {case}"
         capped = ns["expected_grad"](pi, mu, adv, (pi / mu).clamp(max=3.0))
         for g, max_norm in itertools.product((raw, weighted, capped), (0.1, 1.0, 10.0)):
             clipped = ns["clip"](g, max_norm)
             before = torch.cosine_similarity(g, target, 0)
             after = torch.cosine_similarity(clipped, target, 0)
-            assert abs(after - before) < 1e-12, (
-                f"{direction} / {answer}: {case}, max_norm {max_norm}: the cosine "
-                f"went from {before:.6f} to {after:.6f}; fix the text"
-            )
-            assert clipped.norm() <= max_norm * (1 + 1e-6), (
-                f"{direction}: {case}: clipped norm {clipped.norm():.6g} > {max_norm}"
-            )
+            msg = f"{case}, max_norm {max_norm}: cosine {before} -> {after}"
+            assert abs(after - before) < 1e-12, f"{direction} / {answer}: {msg}"
+            assert clipped.norm() <= max_norm * (1 + 1e-6), f"{direction}: {msg}: too long"

@@ -1,20 +1,18 @@
-"""Sweeps of the general sentences on docs/guide/the-math.md."""
+"""Claims of docs/guide/the-math.md, over random gradients, thresholds and dtypes."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from tests.support.claims import page_line, snippet_namespace
+from tests.support.claims import page_line, params_with, snippet_namespace
 
 PAGE = "guide/the-math.md"
 
 
-def clip(grads, c, dtype):
+def clip(grads, c):
     """clip_grad_norm_ on copies of `grads` (numpy arrays); returns the results."""
-    params = [torch.nn.Parameter(torch.zeros(len(g), dtype=dtype)) for g in grads]
-    for p, g in zip(params, grads):
-        p.grad = torch.tensor(g, dtype=dtype)
+    params = params_with(grads)
     torch.nn.utils.clip_grad_norm_(params, max_norm=c)
     return [p.grad.numpy() for p in params]
 
@@ -34,12 +32,10 @@ def test_norm_clipping_never_lengthens_and_keeps_the_direction():
     where = page_line(PAGE, "so norm clipping can only shrink a")
     rng = np.random.default_rng(0)
     for trial in range(1500):
-        dtype = [np.float32, np.float64][trial % 2]
-        torch_dtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
-        grads = random_grads(rng, dtype)
+        grads = random_grads(rng, [np.float32, np.float64][trial % 2])
         n = total(grads)
         c = n * 10.0 ** rng.uniform(-3, 3) if trial % 3 else n  # at the threshold, too
-        out = clip(grads, c, torch_dtype)
+        out = clip(grads, c)
         for a, g in zip(out, grads):
             assert np.all(np.abs(a) <= np.abs(g)), f"{where}: an entry grew (norm {n}, c {c})"
             assert np.all(np.sign(a) * np.sign(g) >= 0), f"{where}: an entry changed sign"
@@ -52,13 +48,11 @@ def test_bit_for_bit_below_the_threshold_with_the_margin():
     where = page_line(PAGE, "*c* (1 − 10⁻⁶) − 10⁻⁶, comes back bit-for-bit unchanged")
     rng = np.random.default_rng(1)
     for trial in range(1500):
-        dtype = [np.float32, np.float64][trial % 2]
-        torch_dtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
-        grads = random_grads(rng, dtype, low=-7, high=6)
+        grads = random_grads(rng, [np.float32, np.float64][trial % 2], low=-7, high=6)
         n = float(torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads]))
         c = (n + 1e-6) / (1 - 1e-6) * (1 + rng.uniform(0, 1) ** 6 * 5)
-        for a, g in zip(clip(grads, c, torch_dtype), grads):
-            assert np.array_equal(a, g), f"{where}: {dtype.__name__} norm {n}, c {c} changed it"
+        for a, g in zip(clip(grads, c), grads):
+            assert np.array_equal(a, g), f"{where}: {g.dtype} norm {n}, c {c} changed it"
 
 
 def test_float64_within_1e6_and_at_the_threshold_shrinks():
@@ -68,10 +62,8 @@ def test_float64_within_1e6_and_at_the_threshold_shrinks():
         grads = random_grads(rng, np.float64, low=-3, high=6)
         n = float(torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads]))
         c = n if trial % 2 else n + rng.uniform(0, 0.99e-6)  # at it, or within 1e-6 above
-        out = clip(grads, c, torch.float64)
-        assert not all(np.array_equal(a, g) for a, g in zip(out, grads)), (
-            f"{where}: float64 norm {n} at or within 1e-6 of c = {c} came back unchanged"
-        )
+        out = clip(grads, c)
+        assert not all(np.array_equal(a, g) for a, g in zip(out, grads)), f"{where}: {n}, c {c}"
     # and in float32 the 1e-6 is lost once the norm reaches 32
     for n in 32 * 2.0 ** rng.uniform(0, 20, 200):
         n32 = torch.tensor(n, dtype=torch.float32)
@@ -86,7 +78,7 @@ def test_float64_above_the_threshold_lands_inside_the_ball():
         grads = random_grads(rng, np.float64, low=-3, high=6)
         n = total(grads)
         c = n / 10.0 ** rng.uniform(1e-3, 6)
-        after = total(clip(grads, c, torch.float64))
+        after = total(clip(grads, c))
         assert after <= c, f"{where}: clipped float64 norm {after} above c = {c}"
         assert after > c * (1 - 2e-6 / n - 1e-12), f"{where}: {after} not just inside c = {c}"
 

@@ -1,10 +1,4 @@
-"""What a claim test needs: a snippet's own code, and the page line it guards.
-
-A claim test checks a general sentence of a page ("always", "bit for bit", "about
-the same") over the range the sentence quantifies over. It imports the code the
-reader copies, with `snippet_namespace`, and names the sentence it guards with
-`page_line`, so a failure says which line of which page to fix.
-"""
+"""What claim tests share: a snippet's own code, the page line a claim guards, ranks."""
 
 from __future__ import annotations
 
@@ -47,6 +41,17 @@ def snippet_namespace(snippet: str, demo: bool = False) -> dict:
     return namespace
 
 
+def snippet_fixture(snippet: str):
+    """A module-scoped fixture of `snippet_namespace(snippet)`, named by the name it is
+    assigned to (`masked = snippet_fixture(...)`)."""
+    import pytest
+
+    def namespace():
+        return snippet_namespace(snippet)
+
+    return pytest.fixture(scope="module")(namespace)
+
+
 def page_line(page: str, phrase: str) -> str:
     """`docs/<page>:LINE` of the line where `phrase` starts; fails if the page lost it.
 
@@ -63,9 +68,20 @@ def page_line(page: str, phrase: str) -> str:
     return f"docs/{page}:{text.count(chr(10), 0, found.start()) + 1}"
 
 
+def params_with(grads, dtype=None) -> list:
+    """Parameters whose `.grad` are copies of `grads` (tensors or arrays)."""
+    import torch
+
+    grads = [torch.as_tensor(g, dtype=dtype) for g in grads]
+    params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    return params
+
+
 def snippet_definitions(snippet: str) -> dict:
-    """A snippet's imports, functions, classes and constant assignments only: for a
-    snippet whose top level starts processes, which a claim test starts itself."""
+    """A snippet's imports, functions, classes and constant assignments only, not its
+    top-level run (which may start processes)."""
     path = SNIPPETS / snippet
     tree = ast.parse(re.search(r"```python\n(.*?)\n```", path.read_text(), re.S).group(1))
     kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
@@ -90,6 +106,7 @@ def on_ranks(work, world: int, timeout: float = 120) -> dict:
     import traceback
 
     import torch
+    import torch._dynamo  # noqa: F401  (DDP and Optimizer() import it: once, before the fork)
     import torch.distributed as dist
 
     def main(rank, port, results):
