@@ -1,172 +1,120 @@
-"""The committed figures are exactly what scripts/make_figures.py draws, and say what the pages say."""
+"""The site's figures: the guide's are exactly what scripts/make_figures.py draws, from the
+snippets' own numbers; its one theme keeps greys readable in each colour scheme; and every
+figure on the built site is shown in both schemes, in one link that opens it full-size."""
 
 from __future__ import annotations
 
-import importlib.util
+import colorsys
 import math
 import re
-import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from tests.support.fences import read_fences
-from tests.support.paths import ROOT
+from tests.support.modules import load
+from tests.support.paths import DOCS, ROOT
 
-IMG = ROOT / "docs" / "guide" / "img"
-PAGE = ROOT / "docs" / "guide" / "the-math.md"
-GROWTH_PAGE = ROOT / "docs" / "guide" / "why-gradients-explode.md"
+make_figures = load(ROOT / "scripts" / "make_figures.py")
+IMG = DOCS / "guide" / "img"
+GROWTH_PAGE = DOCS / "guide" / "why-gradients-explode.md"
 REGENERATE = "run `.venv/bin/python scripts/make_figures.py` and commit docs/guide/img/"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location(
-        "make_figures", ROOT / "scripts" / "make_figures.py"
+def test_committed_figures_are_what_the_script_draws(tmp_path: Path):
+    fresh = {path.name: path.read_bytes() for path in make_figures.write_all(tmp_path)}
+    committed = {path.name: path.read_bytes() for path in IMG.glob("*.svg")}
+    assert sorted(committed) == sorted(fresh), (
+        f"docs/guide/img/ holds {sorted(committed)}, the script draws {sorted(fresh)}: {REGENERATE}"
     )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
+    stale = [name for name in fresh if fresh[name] != committed[name]]
+    assert not stale, f"{stale} differ from what the script draws now: {REGENERATE}"
 
 
-make_figures = load_script()
+def luminance(colour: bytes) -> float:
+    """WCAG relative luminance of #rrggbb."""
+    c = [v / 255 for v in bytes.fromhex(colour[1:].decode())]
+    c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
 
 
-@pytest.fixture(scope="module")
-def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("figures")
-    make_figures.write_all(out)
-    return out
+# Material's backgrounds: white, and slate, hsl(225deg 15% 14%).
+BACKGROUNDS = {"light": b"#ffffff", "dark": b"#%02x%02x%02x" % tuple(
+    round(v * 255) for v in colorsys.hls_to_rgb(225 / 360, 0.14, 0.15))}  # fmt: skip
 
 
-def test_committed_figures_match_the_script(regenerated: Path):
-    fresh = sorted(p.name for p in regenerated.iterdir())
-    committed = sorted(p.name for p in IMG.glob("*.svg"))
-    assert fresh == committed, (
-        f"docs/guide/img/ holds {committed}, the script draws {fresh}: {REGENERATE}"
-    )
-    stale = [
-        name for name in fresh if (regenerated / name).read_bytes() != (IMG / name).read_bytes()
-    ]
-    assert not stale, f"these figures differ from what the script draws now: {stale}; {REGENERATE}"
+def test_the_theme_keeps_greys_readable_in_each_scheme_and_maps_only_the_hues_it_is_given():
+    greys = [b"#%02x%02x%02x" % (v, v, v) for v in range(0x40, 0xC1)]
+    kept = [b"#0060a8", b"#123456", b"#000000", b"#ffffff"]
+    out = make_figures.themed(b" ".join(greys + kept), {"#0060A8": "#56b4e9"})
+    for scheme, background in BACKGROUNDS.items():
+        *themed, blue, other, black, white = out[scheme].split()
+        ratios = {g: (luminance(g) + 0.05) / (luminance(background) + 0.05) for g in themed}
+        faint = sorted(g for g, ratio in ratios.items() if max(ratio, 1 / ratio) < 4.5)
+        assert not faint, f"in the {scheme} scheme mid greys become {faint}, below 4.5:1"
+        assert (other, black, white) == tuple(kept[1:])
+        assert blue == (b"#56b4e9" if scheme == "dark" else b"#0060a8")
 
 
-def test_figures_are_deterministic(regenerated: Path, tmp_path: Path):
-    make_figures.write_all(tmp_path)
-    changed = [
-        p.name for p in tmp_path.iterdir() if p.read_bytes() != (regenerated / p.name).read_bytes()
-    ]
-    assert not changed, (
-        f"two runs of the script gave different bytes for {changed}; check DETERMINISTIC"
-    )
-
-
-def test_figures_load_nothing_and_keep_no_date():
-    for svg in IMG.glob("*.svg"):
-        text = svg.read_text(encoding="utf-8")
-        assert "<dc:date>" not in text, (
-            f"{svg.name} records a date, so it changes on every run: {REGENERATE}"
-        )
-        assert not re.search(r"""(?:href|src)=["']https?://""", text), (
-            f"{svg.name} links to another host"
-        )
-
-
-def test_geometry_matches_pytorch_and_the_numbers_on_the_page():
+def test_the_geometry_figure_draws_what_pytorch_clips():
     geo = make_figures.clip_geometry()
-    g = torch.tensor(geo.original, dtype=torch.float64)
-
-    by_norm = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
-    by_norm.grad = g.clone()
-    torch.nn.utils.clip_grad_norm_([by_norm], max_norm=make_figures.THRESHOLD)
-    by_value = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
-    by_value.grad = g.clone()
-    torch.nn.utils.clip_grad_value_([by_value], clip_value=make_figures.THRESHOLD)
-
-    # The figure draws the same vectors PyTorch computes (up to its 1e-6 in the denominator).
-    assert torch.allclose(
-        by_norm.grad, torch.tensor(geo.norm_clipped, dtype=torch.float64), atol=1e-6
-    )
-    assert torch.equal(by_value.grad, torch.tensor(geo.value_clipped, dtype=torch.float64))
-
-    # The numbers the page and the figure's labels state.
-    assert geo.original == (3.0, 1.0)
-    assert math.isclose(geo.length(geo.original), 3.1623, abs_tol=5e-5)
-    assert math.isclose(geo.length(geo.norm_clipped), 1.0, abs_tol=1e-12)
-    assert math.isclose(geo.angle(geo.norm_clipped), geo.angle(geo.original), abs_tol=1e-12)
-    assert geo.value_clipped == (1.0, 1.0)
-    assert math.isclose(geo.length(geo.value_clipped), 1.4142, abs_tol=5e-5)
-    assert math.isclose(geo.angle(geo.value_clipped) - geo.angle(geo.original), 26.57, abs_tol=5e-3)
-    assert math.isclose(geo.cosine(geo.value_clipped), 0.8944, abs_tol=5e-5)
-
-    page = PAGE.read_text(encoding="utf-8")
-    for number in ("3.1623", "1.4142", "26.57", "0.8944"):
-        assert number in page, (
-            f"{PAGE.name} no longer states {number}; update the page or this test"
-        )
+    clipped = []
+    for clip in (torch.nn.utils.clip_grad_norm_, torch.nn.utils.clip_grad_value_):
+        p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+        p.grad = torch.tensor(geo.original, dtype=torch.float64)
+        clip([p], make_figures.THRESHOLD)
+        clipped.append(p.grad)
+    # PyTorch's norm clipping divides by the norm plus 1e-6.
+    assert torch.allclose(clipped[0], torch.tensor(geo.norm_clipped, dtype=torch.float64))
+    assert clipped[1].tolist() == list(geo.value_clipped)
+    # Its labels round the lengths that the page states.
+    stated = [f"{math.hypot(*vector):.4f}" for vector in (geo.original, geo.value_clipped)]
+    page = (DOCS / "guide" / "the-math.md").read_text(encoding="utf-8")
+    assert all(s in page for s in stated), f"the-math.md should state the figure's {stated}"
 
 
-@pytest.mark.parametrize(
-    ("page", "stem"),
-    [(PAGE, "clipping-geometry"), (GROWTH_PAGE, "gradient-growth")],
-    ids=["clipping-geometry", "gradient-growth"],
-)
-def test_the_page_shows_both_figures_with_alt_text(page: Path, stem: str):
-    text = page.read_text(encoding="utf-8")
-    for scheme in ("light", "dark"):
-        found = re.search(rf"!\[([^\]]*)\]\(img/{stem}-{scheme}\.svg#only-{scheme}\)", text)
-        assert found, f"{page.name} should show img/{stem}-{scheme}.svg#only-{scheme}"
-        assert len(found.group(1).split()) >= 12, (
-            f"the {scheme} figure {stem} on {page.name} needs alt text that describes it"
-        )
-
-
-def printed_growth_table() -> tuple[list[int], dict[float, list[str]]]:
-    """The lengths and, per spectral radius, the norms that the growth snippet's output shows."""
-    fences = read_fences(make_figures.GROWTH_SNIPPET)
-    expected = [f for f in fences if f.is_expected_output]
-    assert len(expected) == 1, f"{make_figures.GROWTH_SNIPPET} should have one expected output"
-    header, *rows = expected[0].body
-    lengths = [int(t) for t in re.findall(r"T=(\d+)", header)]
-    table = {float(row.split()[0]): row.split()[1:] for row in rows}
-    return lengths, table
-
-
-def test_growth_figure_draws_the_numbers_the_snippet_prints():
-    """The figure calls the snippet's own function; its dots must be the snippet's checked output."""
+def test_the_growth_figure_and_its_alt_text_show_what_the_snippet_prints():
     growth = make_figures.gradient_growth()
-    lengths, table = printed_growth_table()
-    where = f"{make_figures.GROWTH_SNIPPET.relative_to(ROOT)}"
-    assert list(growth.checked_lengths) == lengths, (
-        f"the figure marks T={growth.checked_lengths}, {where} prints T={lengths}"
+    where = make_figures.GROWTH_SNIPPET.relative_to(ROOT)
+    (output,) = [f for f in read_fences(make_figures.GROWTH_SNIPPET) if f.is_expected_output]
+    header, *rows = output.body
+    lengths = [int(t) for t in re.findall(r"T=(\d+)", header)]
+    printed = {float(row.split()[0]): row.split()[1:] for row in rows}
+    drawn = {r: [f"{growth.norm(r, t):.1f}" for t in growth.checked_lengths] for r in growth.radii}
+    assert (list(growth.checked_lengths), drawn) == (lengths, printed), (
+        f"the figure marks {drawn} at T={growth.checked_lengths}, {where} prints {printed} at "
+        f"T={lengths}: run `make outputs SNIPPETS={where}`, then {REGENERATE}"
     )
-    assert list(growth.radii) == list(table), (
-        f"the figure draws radii {growth.radii}, {where} prints {list(table)}"
+    assert list(growth.norms[1.2]) == sorted(growth.norms[1.2]), "radius 1.2 should only grow"
+    alts = re.findall(r"!\[([^\]]*)\]\(img/gradient-growth-", GROWTH_PAGE.read_text("utf-8"))
+    at_the_end = [f"{float(printed[r][-1]):,.1f}" for r in growth.radii]
+    assert alts and all(n in alt for alt in alts for n in at_the_end), (
+        f"the growth figure's alt text on {GROWTH_PAGE.name} should give {at_the_end}"
     )
-    for radius, printed in table.items():
-        drawn = [f"{growth.norm(radius, t):.1f}" for t in lengths]
-        assert drawn == printed, (
-            f"radius {radius}: the figure has {drawn}, {where} prints {printed}; run "
-            f"`make outputs SNIPPETS={where}`, then {REGENERATE}"
-        )
-    # Every length in between is drawn too, and the curves do what the page says of them.
-    assert growth.lengths == tuple(range(2, max(lengths) + 1))
-    above, at, below = (growth.norms[r] for r in (1.2, 1.0, 0.8))
-    assert all(b < a for a, b in zip(above[1:], above[:-1])), "radius 1.2 should only grow"
-    assert above[-1] > 100 * at[-1] and at[-1] > 5 * below[-1]
 
 
-def test_growth_page_states_the_printed_numbers():
-    page = GROWTH_PAGE.read_text(encoding="utf-8")
-    _, table = printed_growth_table()
-    for number in (table[1.2][-1], table[1.0][0], table[1.0][-1], table[0.8][0], table[0.8][-1]):
-        assert number in page, (
-            f"{GROWTH_PAGE.name} no longer states {number}, which the growth snippet prints; "
-            "update the page's text or this test"
-        )
-    at_40 = [f"{float(table[r][-1]):,.1f}" for r in (1.2, 1.0, 0.8)]
-    alt = re.findall(r"!\[([^\]]*)\]\(img/gradient-growth-", page)
-    for text in alt:
-        for number in at_40:
-            assert number in text, f"the growth figure's alt text should give {number} at T = 40"
+def test_every_figure_is_one_link_to_its_light_file_holding_both_schemes(site: Path):
+    """Material shows the `#only-light` or `#only-dark` image; the link opens the figure
+    full-size (its labels are small on a phone), on white, which the light one is drawn for."""
+    shown, problems = set(), []
+    for page in site.rglob("*.html"):
+        text, name = page.read_text(encoding="utf-8"), page.relative_to(site)
+        links = re.findall(r'<a href="([^"#]+\.svg)">((?:<img\b[^>]*>)+)</a>', text)
+        for href, images in links:
+            srcs = re.findall(r'\ssrc="([^"]+)"', images)
+            alts = set(re.findall(r'\salt="([^"]*)"', images))
+            if srcs != [f"{href}#only-light", srcs[-1]] or not srcs[-1].endswith("#only-dark"):
+                problems.append(f"{name}: the link to {href} holds {srcs}")
+            if len(alts) != 1 or len(alts.pop().split()) < 12:
+                problems.append(f"{name}: {href} needs one alt text, a sentence on what it shows")
+            shown.update((page.parent / src.split("#")[0]).resolve() for src in srcs)
+        linked = "".join(images for _, images in links)
+        problems += [
+            f"{name}: not in a link: {img[:90]}"
+            for img in re.findall(r'<img\b[^>]*src="[^"]+\.svg#only-(?:light|dark)"[^>]*>', text)
+            if img not in linked
+        ]
+    problems += [f"{path} is missing" for path in shown if not path.is_file()]
+    drawn = [site.resolve() / "guide" / "img" / path.name for path in IMG.glob("*.svg")]
+    unshown = [path.name for path in drawn if path not in shown]
+    assert not problems and not unshown, "\n".join(problems) + f"\nnot on any page: {unshown}"

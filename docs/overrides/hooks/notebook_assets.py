@@ -1,62 +1,14 @@
-"""MkDocs hook: make the notebook pages (mkdocs-jupyter) light to load.
+"""MkDocs hook: notebook pages (mkdocs-jupyter) in the site's own markup, light to load.
 
-nbconvert's template, as mkdocs-jupyter uses it, writes into every notebook page:
-
-* about 590 KB of JupyterLab CSS in inline ``<style>`` blocks, most of it for
-  widgets a static page never shows;
-* a ``<script src="">`` for MathJax (``custom_mathjax_url`` is empty on purpose:
-  no page loads MathJax from a CDN), its configuration script, and a Mermaid
-  loader that would import Mermaid from cdnjs if a page had a diagram (none does);
-* each figure as a base64 ``data:`` URI inside the HTML, which gzip cannot shrink.
-
-It also renders cells unlike the rest of the site: its own code and output styling and
-copy button (whose "Copied!" notice ends up in the search index), headings whose "¶"
-link the search index takes for part of the title, every figure's alt text "No
-description has been provided for this image", and every cell shown, including the
-styling and ``assert`` cells.
-
-This hook, registered under ``hooks:`` in mkdocs.yml, rewrites each notebook page
-following the convention in CONTRIBUTING.md ("Notebook experiments"):
-
-* a code cell whose header is ``# %% tags=["hide"]`` runs (it is still executed
-  by the build) but is left off the page; a warning, so a failed strict build, when
-  such a cell printed anything, since its output would then vanish unexplained;
-* a cell that draws a figure has its ``# %% alt="..."`` text as the figure's alt
-  text (a warning when it has none);
-* code is marked up as on every other page (Material's ``language-python
-  highlight`` block with Material's own copy button) and each printed output as a
-  block titled "Output", like the snippets' expected output; nbconvert's copy
-  buttons and their hidden copies of the source go;
-* headings get Material's ``headerlink`` permalink, which search leaves out of
-  titles;
-* the notebook header's ``mkdocs:`` entry (for example ``tags:``, which search
-  ranks first) is merged into the page's metadata, as a Markdown page's front
-  matter would be;
-* each notebook is also written beside its page as ``<name>.ipynb`` (converted
-  from the Jupytext source by jupytext, without outputs: running it makes them),
-  next to the ``.py`` that mkdocs-jupyter's ``include_source`` copies there.
-
-And it makes the pages light to load:
-
-* the ``<style>`` blocks go into one shared stylesheet, ``assets/notebook.css``,
-  written once per build and linked from the page's ``<head>`` (after the
-  site's own stylesheets, where the inline CSS used to come). Only rules for
-  JupyterLab's own elements are kept: a selector must name a ``jp-`` class, and
-  every class it requires (outside ``:not()`` and the like) must appear in some
-  notebook page's HTML. The cells are the site's own markup now, and
-  JupyterLab's resets for everything inside ``.jupyter-wrapper`` (``p``,
-  ``pre``, ``.highlight pre``, ``*``) would restyle them;
-* the MathJax and Mermaid scripts, and nbconvert's clipboard script, are dropped;
-* the site's own rules for notebook pages (``notebook_overrides.css`` beside this
-  hook: column width, figure size) are appended to that stylesheet;
-* each ``data:`` figure becomes a file next to the page, named by its content
-  hash, with its width and height (so the layout does not shift) and
-  ``loading="lazy"``; an SVG figure becomes two, one per colour scheme (see
-  ``GREY_COLOUR`` below). Each figure is a link to its file, which opens it
-  full-size (its labels are small on a phone); both images of an SVG figure
-  share one link, to the light file, since a browser shows a lone SVG on white.
-
-tests/test_hooks.py checks the result on the built site.
+Per "Notebook experiments" in CONTRIBUTING.md: a `hide` cell runs but is not shown (a warning
+if it printed); a figure gets its cell's `alt=` text (a warning if none); code and printed
+output become the site's code blocks, headings Material's permalinks; the header's `mkdocs:`
+entry joins the page's metadata. nbconvert's inline CSS moves into one `assets/notebook.css`,
+pruned to the `jp-` rules the pages use, then notebook_overrides.css; its MathJax, Mermaid
+and clipboard scripts go. Each `data:` figure becomes a sized, lazy file beside the page, in
+a link that opens it; an SVG one becomes two, one per colour scheme (themed() of
+scripts/make_figures.py), in one link to the light file. `<name>.ipynb` (without outputs) is
+written beside the page. tests/test_notebook_assets.py checks the built result.
 """
 
 from __future__ import annotations
@@ -67,11 +19,17 @@ import html as html_lib
 import logging
 import re
 import struct
+import sys
 from pathlib import Path
 
 import jupytext  # a dependency of mkdocs-jupyter, which reads the notebooks with it
 import tinycss2  # a dependency of nbconvert (bleach[css]), so present wherever mkdocs-jupyter is
 from mkdocs.utils import get_relative_url
+
+ROOT = str(Path(__file__).resolve().parents[3])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from scripts.make_figures import themed  # noqa: E402  (the site's one figure theme)
 
 log = logging.getLogger("mkdocs.hooks.notebook_assets")
 
@@ -92,9 +50,7 @@ DATA_IMG = re.compile(
 CLASS_ATTR = re.compile(r'\sclass="([^"]*)"')
 CELL = re.compile(r'<div class="jp-Cell jp-(?:Code|Markdown|Raw)Cell\b')
 DIV = re.compile(r"<div\b|</div>")
-CLIPBOARD_SCRIPT = re.compile(
-    r"<script>(?:(?!</script>).)*?clipboard(?:(?!</script>).)*</script>\s*", re.S
-)
+CLIPBOARD_SCRIPT = re.compile(r"<script>(?:(?!</script>).)*?clipboard.*?</script>\s*", re.S)
 CODE = re.compile(
     r'<div class="highlight-ipynb hl-(?P<lang>[\w-]+)[^"]*"><pre><span></span>(?P<code>.*?)</pre></div>',
     re.S,
@@ -109,20 +65,15 @@ OUTPUT_AREA = re.compile(r'<div class="jp-OutputArea jp-Cell-outputArea">')
 ANCHOR = re.compile(r'<a class="anchor-link" href="(#[^"]*)">¶</a>')
 IMG_TAG = re.compile(r"<img\b[^>]*>")
 ALT_ATTR = re.compile(r'\salt="[^"]*"')
-# A notebook draws its text, axes and grid in one mid grey (CONTRIBUTING.md), which
-# reads on both schemes but well on neither (3.4:1 on white for #8c8c8c). Each SVG
-# figure is written twice: greys darkened for the light scheme (#8c8c8c becomes
-# #545454, 7.6:1 on white) and lightened for the dark one (#bababa, about 9:1 on
-# Material's slate). Colours that are not grey, and black, white and the greys near
-# them (which a figure means as they are), are left as drawn.
-GREY_COLOUR = re.compile(rb"#([0-9a-fA-F]{2})\1\1(?![0-9a-fA-F])")
-SCHEMES = {
-    "light": lambda v: round(v * 0.6),
-    "dark": lambda v: round(255 - (255 - v) * 0.6),
-}
+PX_PER_UNIT = {b"": 1, b"px": 1, b"pt": 4 / 3, b"in": 96, b"cm": 96 / 2.54, b"mm": 96 / 25.4}
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
+TOKENS = {"skip_comments": True, "skip_whitespace": True}
 # At-rules whose block holds style rules, which are pruned like the top level.
 GROUPING = {"media", "supports", "layer", "container", "document"}
+
+UNMATCHED = "docs/%s: the page has %d cells but the notebook %d; the hook left them as they are"
+HIDDEN_OUTPUT = '%s is tagged "hide" but shows output; print only in a shown cell'
+NO_ALT = '%s draws %d figure(s) but has no alt text: head it `# %%%% alt="..."` (CONTRIBUTING.md)'
 
 _state: dict = {}
 
@@ -141,12 +92,9 @@ def on_page_content(html: str, page, config, files) -> str:
         css = match["css"].replace('@charset "UTF-8";', "").strip()
         if css and css not in _state["css"]:
             _state["css"].append(css)
-    head = STYLE.sub("", head)
-    head = EMPTY_SCRIPT.sub("", head)
-    head = MATHJAX_CONFIG.sub("", head)
+    for dropped in (STYLE, EMPTY_SCRIPT, MATHJAX_CONFIG, COMMENT, CLIPBOARD_SCRIPT):
+        head = dropped.sub("", head)
     head = MODULE_SCRIPT.sub(lambda m: "" if "mermaid" in m.group(0) else m.group(0), head)
-    head = COMMENT.sub("", head)
-    head = CLIPBOARD_SCRIPT.sub("", head)
     notebook = jupytext.read(page.file.abs_src_path)
     # A notebook has no front matter; its header's `mkdocs:` entry stands in for it
     # (search tags, a description), read by search and the theme after this hook.
@@ -176,21 +124,13 @@ def _rewrite_cells(body: str, cells: list, where: str) -> str:
         position = _div_end(body, match.start())
         spans.append((match.start(), position))
     if len(spans) != len(cells):
-        log.warning(
-            "docs/%s: the page has %d cells but the notebook %d; the notebook hook cannot tell "
-            "which cell is which, so it left them as they are",
-            where,
-            len(spans),
-            len(cells),
-        )
+        log.warning(UNMATCHED, where, len(spans), len(cells))
         return body
     out, position = [], 0
     for cell, (start, end) in zip(cells, spans):
-        out.append(body[position:start])
-        out.append(_rewrite_cell(body[start:end], cell, where))
+        out += [body[position:start], _rewrite_cell(body[start:end], cell, where)]
         position = end
-    out.append(body[position:])
-    return "".join(out)
+    return "".join(out) + body[position:]
 
 
 def _rewrite_cell(html: str, cell, where: str) -> str:
@@ -203,11 +143,9 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
         inner = MARKDOWN.search(html)
         if not inner:
             return html
-        content_start = inner.end()
-        content_end = _div_end(html, inner.start()) - len("</div>")
-        # Not wrapped: search starts a section at each heading only while what follows
-        # is inside the heading's parent, as on every Markdown page.
-        return html[content_start:content_end].strip() + "\n"
+        # Unwrapped: search starts a section at a heading only while what follows is
+        # inside the heading's parent, as on every Markdown page.
+        return html[inner.end() : _div_end(html, inner.start()) - len("</div>")].strip() + "\n"
     outputs = ""
     if area := OUTPUT_AREA.search(html):
         outputs = html[area.start() : _div_end(html, area.start())]
@@ -215,20 +153,13 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
         return ""  # an empty cell (blank lines before the first `# %%` make one)
     if HIDE_TAG in cell.metadata.get("tags", []):
         if "jp-OutputArea-output" in outputs:
-            log.warning(
-                '%s is tagged "hide" but shows output; a hidden cell must print nothing '
-                "(print in a shown cell, assert in the hidden one)",
-                name,
-            )
+            log.warning(HIDDEN_OUTPUT, name)
         else:
             return ""
-    code = CODE.search(html)
-    block = (
-        f'<div class="language-{code["lang"]} highlight" data-search-exclude><pre><span></span>'
-        f"<code>{code['code']}</code></pre></div>\n"
-        if code
-        else ""
-    )
+    block = ""
+    if code := CODE.search(html):
+        block = f'<div class="language-{code["lang"]} highlight" data-search-exclude><pre>'
+        block += f"<span></span><code>{code['code']}</code></pre></div>\n"
     outputs = TEXT_OUTPUT.sub(
         lambda m: (
             f'<div class="nb-output" data-mime-type="text/plain">'
@@ -242,12 +173,7 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
     if images:
         alt = cell.metadata.get("alt", "").strip()
         if not alt:
-            log.warning(
-                '%s draws %d figure(s) but has no alt text: start it with `# %%%% alt="..."`, '
-                "one sentence on what the figure shows (CONTRIBUTING.md)",
-                name,
-                len(images),
-            )
+            log.warning(NO_ALT, name, len(images))
         else:
             alt_attr = f' alt="{html_lib.escape(alt)}"'
             outputs = IMG_TAG.sub(
@@ -259,26 +185,12 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
 
 def _figure_file(match: re.Match, figures: dict) -> str:
     data = base64.b64decode(re.sub(r"\s+", "", match["data"]))
-    if match["mime"] == "image/svg+xml":
-        # One file per colour scheme; Material shows `#only-light` / `#only-dark` images in
-        # their scheme only, and follows its palette toggle.
-        light, light_tag = _figure_tag(
-            match, _greys(data, SCHEMES["light"]), figures, "#only-light"
-        )
-        _, dark_tag = _figure_tag(match, _greys(data, SCHEMES["dark"]), figures, "#only-dark")
-        return f'<a href="{light}">{light_tag}{dark_tag}</a>'
-    name, tag = _figure_tag(match, data, figures, "")
-    return f'<a href="{name}">{tag}</a>'
-
-
-def _greys(svg: bytes, remap) -> bytes:
-    """The SVG with every mid grey (#rrggbb with r = g = b, 0x40 to 0xc0) replaced by remap(value)."""
-
-    def replace(match: re.Match) -> bytes:
-        value = int(match.group(1), 16)
-        return b"#" + (b"%02x" % remap(value)) * 3 if 0x40 <= value <= 0xC0 else match.group()
-
-    return GREY_COLOUR.sub(replace, svg)
+    if match["mime"] != "image/svg+xml":
+        name, tag = _figure_tag(match, data, figures, "")
+        return f'<a href="{name}">{tag}</a>'
+    # Material shows an `#only-light` / `#only-dark` image in its scheme only.
+    tags = {s: _figure_tag(match, svg, figures, f"#only-{s}") for s, svg in themed(data).items()}
+    return f'<a href="{tags["light"][0]}">{tags["light"][1]}{tags["dark"][1]}</a>'
 
 
 def _figure_tag(match: re.Match, data: bytes, figures: dict, fragment: str) -> tuple[str, str]:
@@ -302,23 +214,14 @@ def _size(data: bytes, mime: str) -> tuple[int, int] | None:
         return struct.unpack(">II", data[16:24])
     if mime == "image/svg+xml":
         root = re.search(rb"<svg\b[^>]*>", data)
-        if not root:
-            return None
-        px_per_unit = {
-            b"": 1.0,
-            b"px": 1.0,
-            b"pt": 4 / 3,
-            b"in": 96.0,
-            b"cm": 96 / 2.54,
-            b"mm": 96 / 25.4,
-        }
-        sizes = []
-        for key in (rb"width", rb"height"):
-            value = re.search(rb"\s" + key + rb'="([0-9.]+)(px|pt|in|cm|mm)?"', root.group(0))
-            if not value:
-                return None
-            sizes.append(round(float(value.group(1)) * px_per_unit[value.group(2) or b""]))
-        return sizes[0], sizes[1]
+        values = [
+            re.search(
+                rb"\s" + key + rb'="([0-9.]+)(px|pt|in|cm|mm)?"', root.group() if root else b""
+            )
+            for key in (rb"width", rb"height")
+        ]
+        if all(values):
+            return tuple(round(float(v[1]) * PX_PER_UNIT[v[2] or b""]) for v in values)
     return None
 
 
@@ -333,10 +236,8 @@ def on_post_page(output: str, page, config) -> str:
         (target / name).write_bytes(data)
     source = Path(page.file.abs_src_path)
     if source.suffix == ".py":
-        notebook = jupytext.read(source)
-        (target / source.with_suffix(".ipynb").name).write_text(
-            jupytext.writes(notebook, fmt="ipynb"), encoding="utf-8"
-        )
+        ipynb = jupytext.writes(jupytext.read(source), fmt="ipynb")
+        (target / source.with_suffix(".ipynb").name).write_text(ipynb, encoding="utf-8")
     link = f'<link rel="stylesheet" href="{get_relative_url(CSS_PATH, page.url)}">\n'
     return output.replace("</head>", link + "</head>", 1)
 
@@ -344,9 +245,7 @@ def on_post_page(output: str, page, config) -> str:
 def on_post_build(config) -> None:
     if not _state.get("pages"):
         return
-    rules = tinycss2.parse_stylesheet(
-        "\n".join(_state["css"]), skip_comments=True, skip_whitespace=True
-    )
+    rules = tinycss2.parse_stylesheet("\n".join(_state["css"]), **TOKENS)
     css = '@charset "UTF-8";\n' + _serialize(_prune(rules, _state["classes"]))
     css += "\n" + OVERRIDES.read_text(encoding="utf-8")
     path = Path(config["site_dir"], CSS_PATH)
@@ -368,12 +267,8 @@ def _prune(rules: list, used: set[str]) -> list:
             if rule.lower_at_keyword == "charset":
                 continue
             if rule.lower_at_keyword in GROUPING and rule.content is not None:
-                inner = _prune(
-                    tinycss2.parse_rule_list(
-                        rule.content, skip_comments=True, skip_whitespace=True
-                    ),
-                    used,
-                )
+                rules_inside = tinycss2.parse_rule_list(rule.content, **TOKENS)
+                inner = _prune(rules_inside, used)
                 if not inner:
                     continue
                 rule.content = tinycss2.parse_component_value_list(_serialize(inner))
@@ -417,12 +312,8 @@ def _serialize(rules: list) -> str:
     out = []
     for rule in rules:
         if rule.type == "qualified-rule":
-            out.append(
-                tinycss2.serialize(rule.prelude).strip()
-                + "{"
-                + tinycss2.serialize(rule.content).strip()
-                + "}"
-            )
+            prelude, content = (tinycss2.serialize(x).strip() for x in (rule.prelude, rule.content))
+            out.append(prelude + "{" + content + "}")
         else:
             out.append(rule.serialize())
     return "\n".join(out) + "\n"
