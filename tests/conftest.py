@@ -1,4 +1,4 @@
-"""Shared fixtures: the site is built once per test run, strictly, into a temporary folder."""
+"""Shared fixtures: the site is built once per run, strictly, into a temporary folder."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from tests.support import build_log
 from tests.support.browser import in_ci, new_page
 from tests.support.paths import DOCS, ROOT
 
+BUILD_TIMEOUT_S = 900
+
 
 @dataclass(frozen=True)
 class Build:
@@ -28,33 +30,22 @@ class Build:
     log: str
 
 
-BUILD_TIMEOUT_S = 900
-
-
 class BackgroundBuild:
-    """`mkdocs build --strict` of the whole site (notebooks executed), as CI and Pages run it.
+    """`mkdocs build --strict` of the whole site, notebooks executed, as CI and Pages run it.
 
-    It starts as soon as collection shows that some test needs the site, and runs in
-    a child process while the snippets run (the build spends most of its time executing
-    notebooks on one core); the first test that needs the site waits for it."""
+    It starts once collection shows a test needs it and runs while the snippets do; the
+    first test that needs the site waits for it. `make check` sets SUITE_NOTEBOOK_CACHE=1
+    to reuse the notebook cache of `make serve`."""
 
     def __init__(self) -> None:
         self.site = Path(tempfile.mkdtemp(prefix="strict-site-"))
         self.log = tempfile.TemporaryFile(mode="w+")
-        # Every notebook is executed, even if `mkdocs serve` cached its output; `make
-        # check` sets SUITE_NOTEBOOK_CACHE=1 to reuse that cache (a changed notebook still
-        # runs). os.environ already carries the network guard (tests/support/guards.py).
-        cache = os.environ.get("SUITE_NOTEBOOK_CACHE") == "1"
-        env = {
-            **os.environ,
-            "NO_MKDOCS_2_WARNING": "1",
-            "MKDOCS_JUPYTER_CACHE": "true" if cache else "false",
-            "MKDOCS_STRICT": "true",
-        }
+        cache = "true" if os.environ.get("SUITE_NOTEBOOK_CACHE") == "1" else "false"
+        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MKDOCS_JUPYTER_CACHE": cache}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(self.site)],
             cwd=ROOT,
-            env=env,
+            env={**env, "MKDOCS_STRICT": "true"},  # os.environ carries the network guard
             stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -62,11 +53,11 @@ class BackgroundBuild:
         self.started = time.monotonic()
 
     def result(self) -> Build:
-        left = BUILD_TIMEOUT_S - (time.monotonic() - self.started)
         try:
+            left = BUILD_TIMEOUT_S - (time.monotonic() - self.started)
             returncode = self.process.wait(timeout=max(left, 1))
         except subprocess.TimeoutExpired:
-            self.stop()
+            self.process.kill()
             returncode = -1
             self.log.write(f"\nERROR - the build did not finish within {BUILD_TIMEOUT_S} s\n")
         self.log.seek(0)
@@ -81,6 +72,8 @@ class BackgroundBuild:
 
 
 _background: list[BackgroundBuild] = []
+_built: list[Build] = []
+_build_failure_reported_by: list[str] = []
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -93,12 +86,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         _background.pop().stop()  # never leave the build running, or its folder behind
 
 
-_built: list[Build] = []
-
-
 def the_build() -> Build:
-    """The whole site, built strictly once per run (see BackgroundBuild)."""
-    if not _background:  # requested without being collected (e.g. through getfixturevalue)
+    if not _background:  # requested without being collected (getfixturevalue)
         _background.append(BackgroundBuild())
     if not _built:
         _built.append(_background[0].result())
@@ -110,23 +99,18 @@ def strict_build() -> Build:
     return the_build()
 
 
-_build_failure_reported_by: list[str] = []
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """A failed build is one failure: the first test that needs the build fails with its
-    cause (file:line and what to do), every other one is skipped, naming that test. Any
-    test file run alone therefore explains the failure."""
-    if "strict_build" not in getattr(item, "fixturenames", ()):
-        return
-    build = the_build()
-    if build.returncode == 0:
+    """A failed or warning build (strict: any warning fails it) is one failure: the first
+    test that needs it fails with the cause at its page and line, every later one is
+    skipped naming that test, so any test file run alone explains it."""
+    if "strict_build" not in getattr(item, "fixturenames", ()) or the_build().returncode == 0:
         return
     if _build_failure_reported_by:
         pytest.skip(
             f"the strict build failed; the cause is reported by {_build_failure_reported_by[0]}"
         )
     _build_failure_reported_by.append(item.nodeid)
+    build = the_build()
     pytest.fail(
         "`mkdocs build --strict` failed, so nothing that needs the built site was checked:\n"
         + build_log.report(build.log, DOCS, build.returncode)
@@ -138,7 +122,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def site(strict_build: Build) -> Path:
-    """The built site (a failed build never reaches a test: see pytest_runtest_setup)."""
     return strict_build.site
 
 

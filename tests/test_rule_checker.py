@@ -1,4 +1,4 @@
-"""The checks themselves, on temporary files: each mistake a contributor can make is caught and named."""
+"""The rules and the snippet runner on temporary files: each mistake is named at its file and line."""
 
 from __future__ import annotations
 
@@ -10,184 +10,99 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import fences
+from tests.support import fences, snippet_runner
 from tests.support.guards import NetworkBlockedError
 from tests.support.paths import ROOT
 
-GOOD_SNIPPET = (
-    "```python\nprint(1 + 1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n"
-    '```text title="Output"\n2\n```\n'
-)
+OUTPUT = '\n<!--pytest-codeblocks:expected-output-->\n\n```text title="Output"\n{}\n```\n'
+GOOD = "```python\nprint(1 + 1)\n```\n" + OUTPUT.format(2)
+PAGE = '# Topic\n\n!!! success "Answer"\n\n    Clip.\n\n--8<-- "topic/good.md"\n'
+
+
+def all_problems(root: Path) -> list[str]:
+    docs, snippets = root / "docs", root / "snippets"
+    found = [p for rule in fences.RULES for p in rule(docs, snippets)]
+    found += [p for path in sorted(snippets.rglob("*.*")) for p in fences.unrun_fences(path)]
+    return [problem.removeprefix(f"{root}/") for problem in found]
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> tuple[Path, Path]:
-    docs, snippets = tmp_path / "docs", tmp_path / "snippets"
-    (snippets / "topic").mkdir(parents=True)
-    docs.mkdir()
-    (snippets / "topic" / "good.md").write_text(GOOD_SNIPPET)
-    (docs / "page.md").write_text('# Page\n\n--8<-- "topic/good.md"\n')
-    return docs, snippets
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "snippets" / "topic").mkdir(parents=True)
+    (tmp_path / "docs" / "experiments").mkdir(parents=True)
+    (tmp_path / "snippets" / "topic" / "good.md").write_text(GOOD)
+    (tmp_path / "docs" / "topic.md").write_text(PAGE)
+    (tmp_path / "docs" / "experiments" / "nb.py").write_text("# %% [markdown]\n# **Answer:** x.\n")
+    return tmp_path
 
 
-def test_a_clean_tree_has_no_problems(tree):
-    docs, snippets = tree
-    assert fences.inline_code_blocks(docs) == []
-    assert fences.broken_includes(docs, snippets) == []
-    assert fences.orphan_snippets(docs, snippets) == []
-    assert fences.unrun_fences(snippets) == []
-    assert fences.python_blocks_without_output(snippets) == []
-    assert fences.runnable_fence_count(snippets) == 1
+def test_a_tree_that_follows_the_rules_passes_them_all(tree):
+    assert all_problems(tree) == []
 
 
-def test_an_inline_code_block_in_docs_is_reported_with_its_line(tree):
-    docs, _ = tree
-    (docs / "page.md").write_text("# Page\n\nText.\n\n```python\nprint(2)\n```\n")
-    [problem] = fences.inline_code_blocks(docs)
-    assert (
-        problem.startswith(f"{docs / 'page.md'}:5:") and "Move it to a file in snippets/" in problem
-    )
-
-
-def test_a_fence_that_only_wraps_an_include_is_reported(tree):
-    # A fence around a --8<-- of a .md snippet renders the snippet's Markdown as code.
-    docs, _ = tree
-    (docs / "page.md").write_text('```python title="clip.py"\n--8<-- "topic/good.md"\n```\n')
-    [problem] = fences.inline_code_blocks(docs)
-    assert problem.startswith(f"{docs / 'page.md'}:1:")
-
-
-@pytest.mark.parametrize("info", ["py", 'python title="x.py"', "python3", "console"])
-def test_a_fence_pytest_codeblocks_would_skip_is_reported(tree, info):
-    _, snippets = tree
-    (snippets / "topic" / "bad.md").write_text(f"```{info}\nprint(3)\n```\n")
-    [problem] = fences.unrun_fences(snippets)
-    assert (
-        problem.startswith(f"{snippets / 'topic' / 'bad.md'}:1:") and "silently skipped" in problem
-    )
-
-
-def test_an_unknown_fence_type_is_reported(tree):
-    _, snippets = tree
-    (snippets / "topic" / "bad.md").write_text("```yaml\nkey: value\n```\n")
-    [problem] = fences.unrun_fences(snippets)
-    assert ":1:" in problem and "neither run nor checked" in problem
+MD, NB, S = "docs/topic.md", "docs/experiments/nb.py", "snippets/topic/good.md"
+CASES = [  # (file, its new text, what each problem says after "file:")
+    (MD, PAGE + "\n```python\nprint(2)\n```\n", "9: a code block is written directly"),
+    (MD, PAGE + "\n--8<--\ntopic/good.md\n--8<--\n", "9: write includes on one line", "11: write"),
+    (MD, '# Topic\n\n--8<-- "topic/good.md"\n', "1: the page does not open with its answer"),
+    (NB, "# %% [markdown]\n# # Title\n# Text.\n", "1: the notebook's first Markdown cell"),
+    (MD, PAGE.replace("Clip.", "2.0000:") + "\n2.001 (√2 ≈ 1.414, `0.12345`)\n", "9: says 2.001"),
+    ("docs/other.md", '# O\n\n!!! success "Answer"\n\n--8<-- "topic/good.md"\n', "5: includes"),
+    ("snippets/topic/lonely.md", GOOD, "1: no page includes this snippet"),
+    ("snippets/topic/a.csv", "a,b\n", "1: snippets/ holds Markdown snippets only", "1: no page"),
+    (S, "```py\nprint(3)\n```\n", "1: a 'py' fence is neither run nor checked"),
+    (S, '```python title="x.py"\nprint(3)\n```\n', "1: a 'python title=\"x.py\"' fence is neither"),
+    (S, "```yaml\nkey: value\n```\n", "1: a 'yaml' fence is neither run nor checked"),
+    (S, "<!--pytest.mark.skip-->\n\nWords.\n\n" + GOOD, "1: the marker <!--pytest.mark.skip-->"),
+    (S, "<!--pytest-codeblocks:importorskip(numpy)-->\n" + GOOD, "1: the marker <!--pytest-codebl"),
+    (S, "~~~python\nx = 1\n~~~\n", "1: pytest-codeblocks does not collect this block"),
+    (S, GOOD.replace("\n2\n", "\n0.800000011920929 0.8 12\n"), "8: 0.800000011920929 looks like"),
+    (S, GOOD.replace("\n2\n", f"\n{'x' * 80}\n"), "8: this output line has 80 characters"),
+    (S, GOOD.replace("print", f"x = '{'x' * 74}'\nprint"), "2: this code line has 80 characters"),
+    (
+        S,
+        GOOD.replace("print", "if __name__ == '__main__':\n    print"),
+        "2: pytest-codeblocks runs",
+    ),
+]
 
 
 @pytest.mark.parametrize(
-    "marker",
-    ["<!--pytest.mark.skip-->", "<!--pytest-codeblocks:skip-->", "<!--pytest-codeblocks:cont-->"],
+    ("name", "text", "expected"), [(c[0], c[1], c[2:]) for c in CASES], ids=[c[2] for c in CASES]
 )
-def test_a_marker_that_skips_or_continues_a_block_is_reported(tree, marker):
-    _, snippets = tree
-    (snippets / "topic" / "bad.md").write_text(
-        f"{marker}\n\nSome words in between.\n\n```python\nprint(4)\n```\n"
-    )
-    problems = fences.unrun_fences(snippets)
-    assert any(
-        p.startswith(f"{snippets / 'topic' / 'bad.md'}:1:") and "remove the marker" in p
-        for p in problems
-    )
+def test_each_mistake_is_named_at_its_file_and_line(tree, name, text, expected):
+    (tree / name).write_text(text)
+    found = all_problems(tree)
+    assert len(found) == len(expected), found
+    assert all(any(p.startswith(f"{name}:{e}") for p in found) for e in expected), found
 
 
-def test_an_orphan_snippet_is_reported(tree):
-    docs, snippets = tree
-    (snippets / "topic" / "lonely.md").write_text(GOOD_SNIPPET)
-    [problem] = fences.orphan_snippets(docs, snippets)
-    assert "lonely.md" in problem and 'Add --8<-- "topic/lonely.md"' in problem
+SEEDING = {  # a block (parsed, not run): the draw its problem names, None where it seeds in time
+    "from torch import randn\nx = randn(2)": "torch.randn",
+    "import torch.nn.functional as F\nF.dropout(x)": "torch.nn.functional.dropout",
+    "from torch import nn\nlayer = nn.Linear(2, 2)": "torch.nn.Linear",
+    "import torch\ntorch.nn.init.xavier_uniform_(w)": "torch.nn.init.",
+    "import torch\nw.normal_()\ntorch.manual_seed(0)": "before it seeds (.normal_)",
+    "import numpy as np\nnp.random.seed(0)\nnp.random.default_rng()": "default_rng() without a",
+    "import torch\ndef f():\n    return torch.randn(2)\ntorch.manual_seed(0)\nf()": None,
+    "import numpy as np\nnp.random.default_rng(0).normal()": None,
+}
 
 
-def test_an_include_of_a_missing_file_is_reported(tree):
-    docs, snippets = tree
-    (docs / "page.md").write_text('# Page\n\n--8<-- "topic/good.md"\n\n--8<-- "topic/typo.md"\n')
-    [problem] = fences.broken_includes(docs, snippets)
-    assert problem.startswith(f"{docs / 'page.md'}:5:") and "topic/typo.md" in problem
-
-
-def test_a_python_block_without_checked_output_is_reported(tree):
-    _, snippets = tree
-    (snippets / "topic" / "quiet.md").write_text("```python\nx = 1\n```\n")
-    [problem] = fences.python_blocks_without_output(snippets)
-    assert "quiet.md:1:" in problem and "expected-output" in problem
-
-
-@pytest.mark.parametrize(
-    ("code", "draw"),
-    [
-        ("from torch import randn\nx = randn(2)", "torch.randn"),
-        ("import torch.nn.functional as F\nimport torch\nF.dropout(torch.ones(2))", "dropout"),
-        ("from torch import nn\nlayer = nn.Linear(2, 2)", "torch.nn.Linear"),
-        ("import numpy as np\nrng = np.random.default_rng()\nrng.random()", "default_rng"),
-        ("import torch\nw = torch.empty(3).normal_()\ntorch.manual_seed(0)", ".normal_"),
-    ],
-)
+@pytest.mark.parametrize(("code", "draw"), SEEDING.items())
 def test_the_seeding_rule_reads_names_as_imported(tree, code, draw):
-    _, snippets = tree
-    (snippets / "topic" / "draws.md").write_text(f"```python\n{code}\n```\n")
-    [problem] = fences.unseeded_snippets(snippets)
-    assert draw in problem, problem
-    seeded = "import torch\ntorch.manual_seed(0)\n" + code
-    (snippets / "topic" / "draws.md").write_text(f"```python\n{seeded}\n```\n")
-    if draw not in (".normal_", "default_rng"):
-        assert fences.unseeded_snippets(snippets) == []
+    (tree / S).write_text(f"```python\n{code}\n```\n")
+    problems = fences.unseeded_snippets(tree / "docs", tree / "snippets")
+    assert [draw in p for p in problems] == ([True] if draw else []), problems
+    if draw and draw.startswith("torch."):  # seeding first fixes it
+        (tree / S).write_text(f"```python\nimport torch\ntorch.manual_seed(0)\n{code}\n```\n")
+        assert fences.unseeded_snippets(tree / "docs", tree / "snippets") == []
 
 
-def test_a_page_that_does_not_open_with_its_answer_is_reported(tree):
-    docs, _ = tree
-    (docs / "experiments").mkdir()
-    (docs / "experiments" / "nb.py").write_text("# %% [markdown]\n# **Answer:** clip.\n")
-    [problem] = fences.pages_without_an_answer(docs)
-    assert problem.startswith(f"{docs / 'page.md'}:1: the page does not open with its answer")
-    (docs / "page.md").write_text(
-        '---\ntags: [x]\n---\n\n# Page\n\n!!! success "Answer"\n\n    Clip.\n'
-    )
-    assert fences.pages_without_an_answer(docs) == []
-    (docs / "experiments" / "nb.py").write_text("# %% [markdown]\n# # Title\n# Text.\n")
-    [problem] = fences.pages_without_an_answer(docs)
-    assert problem.startswith(f"{docs / 'experiments' / 'nb.py'}:1:") and "**Answer:**" in problem
-
-
-def test_a_number_in_the_prose_that_no_output_prints_is_reported(tree):
-    docs, snippets = tree
-    (snippets / "topic" / "norm.md").write_text(
-        "```python\nprint(0.9999999)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n"
-        '```text title="Output"\n0.9999999\n```\n'
-    )
-    (docs / "page.md").write_text(
-        '# Page\n\nIts norm is 0.99999990:\n\n--8<-- "topic/norm.md"\n\n'
-        "Notice 0.9999998, rounded 1.00, and √2 ≈ 1.414; `0.12345` is code.\n"
-    )
-    [stale] = fences.stale_prose_numbers(docs, snippets)
-    assert stale.startswith(f"{docs / 'page.md'}:7: says 0.9999998"), stale
-    (docs / "page.md").write_text('# Page\n\n--8<-- "topic/norm.md"\n\nNotice 0.9999999.\n')
-    assert fences.stale_prose_numbers(docs, snippets) == []
-
-
-def test_unseeded_randomness_and_main_guards_are_reported(tree):
-    _, snippets = tree
-    (snippets / "topic" / "noisy.md").write_text(
-        "```python\nimport torch\nif __name__ == '__main__':\n    print(torch.randn(2))\n```\n"
-    )
-    assert "noisy.md:4:" in fences.unseeded_snippets(snippets)[0]
-    assert "noisy.md:3:" in fences.main_guards(snippets)[0]
-
-
-def run_pytest_on(folder: Path, *options: str) -> subprocess.CompletedProcess:
+def run_pytest_on(*paths: Path, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-c",
-            os.devnull,
-            "--codeblocks",
-            "-p",
-            "tests.support.guards",
-            *options,
-            str(folder),
-        ],
+        [*argv, "--codeblocks", "-p", "tests.support.guards", *options, *map(str, paths)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -196,82 +111,94 @@ def run_pytest_on(folder: Path, *options: str) -> subprocess.CompletedProcess:
     )
 
 
-def snippet_file(folder: Path, name: str, code: str, output: str | None = "2\n") -> Path:
-    text = f"```python\n{code}\n```\n"
-    if output is not None:
-        text += (
-            f'\n<!--pytest-codeblocks:expected-output-->\n\n```text title="Output"\n{output}```\n'
-        )
+def snippet(folder: Path, name: str, code: str, output: str | None = "2") -> Path:
     path = folder / name
-    path.write_text(text)
+    path.write_text(f"```python\n{code}\n```\n" + (OUTPUT.format(output) if output else ""))
     return path
 
 
-def test_a_snippet_that_raises_names_its_file_line_and_exception_type(tmp_path):
-    snippet_file(tmp_path, "broken.md", "x = {'a': 1}\nprint(1 + 1)\nprint(x['b'])")
-    done = run_pytest_on(tmp_path)
-    assert done.returncode == 1, done.stdout
-    assert f"{tmp_path / 'broken.md'}:4: the block raised KeyError: 'b'" in done.stdout, done.stdout
-    assert "print(x['b'])" in done.stdout and "Traceback" in done.stdout  # the line, from the file
+BROKEN = {  # each file is named on the command line: its block, then what its failure says
+    "raises.md": (
+        "x = {}\nprint(2)\nprint(x['b'])",
+        ":4: the block raised KeyError: 'b'",
+        "x['b'])",
+    ),
+    "drifted.md": (
+        "print(3)",
+        ":7: the block printed something other",
+        "\n-2\n+3\n",
+        "make outputs",
+    ),
+    "new.md": ("print(2)", ":1: this block has no expected-output block", "make outputs SNIPPETS="),
+    "litter.md": ("open('x.pt', 'w').close()\nprint(2)", ":1: the block left files behind (x.pt)"),
+    "skips.md": ("import pytest\npytest.skip('later')", ":1: the block skipped itself (later)"),
+    "isolated.md": (
+        "import sys\nimport optax  # noqa: F401\nraise ValueError(sys.argv[0] == '-c')",
+        ":4: the block failed (exit status 1): ValueError: True",  # it ran in its own process
+    ),
+    "typo.md": ("```py\nprint(2)\n```\n", ":1: a 'py' fence is neither run nor checked"),
+}
 
 
-def test_a_snippet_whose_output_drifted_shows_a_diff_and_how_to_update(tmp_path):
-    snippet_file(tmp_path, "drifted.md", "print(1 + 2)")
-    done = run_pytest_on(tmp_path)
-    assert done.returncode == 1, done.stdout
-    assert f"{tmp_path / 'drifted.md'}:7: the block printed something other" in done.stdout
-    assert "\n-2\n+3\n" in done.stdout and "make outputs SNIPPETS=" in done.stdout, done.stdout
+@pytest.fixture(scope="module")
+def broken_run(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("broken")
+    for name, (code, *_) in BROKEN.items():
+        if name == "typo.md":
+            (folder / name).write_text(code)
+        else:
+            snippet(folder, name, code, None if name == "new.md" else "2")
+    done = run_pytest_on(*(folder / name for name in BROKEN))
+    assert done.returncode == 1 and not (ROOT / "x.pt").exists(), done.stdout
+    return done.stdout
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_a_failing_snippet_says_where_and_what_to_do(broken_run, name):
+    where, *more = BROKEN[name][1:]
+    assert name + where in broken_run and all(part in broken_run for part in more), broken_run
 
 
 def test_update_outputs_rewrites_a_wrong_output_and_adds_a_missing_one(tmp_path):
-    drifted = snippet_file(tmp_path, "drifted.md", "print(1 + 2)")
-    missing = snippet_file(tmp_path, "new.md", "print('a')\nprint('b')", output=None)
-    done = run_pytest_on(tmp_path, "--update-outputs")
-    assert done.returncode == 0 and "Rewrote the expected output of 2 block(s)" in done.stdout, (
-        done.stdout
-    )
-    assert drifted.read_text().endswith('```text title="Output"\n3\n```\n')
-    assert fences.python_blocks_without_output(tmp_path) == []
-    assert missing.read_text().endswith('```text title="Output"\na\nb\n```\n')
-    assert run_pytest_on(tmp_path).returncode == 0  # and the rewritten files now pass
+    drifted = snippet(tmp_path, "drifted.md", "print(1 + 2)")
+    missing = snippet(tmp_path, "new.md", "print('a')\nprint('b')", output=None)
+    done = run_pytest_on(tmp_path, options=("--update-outputs",))
+    assert done.returncode == 0 and "Rewrote the expected output of 2 block(s)" in done.stdout
+    assert drifted.read_text().endswith(OUTPUT.format(3))
+    assert missing.read_text().endswith(OUTPUT.format("a\nb"))
+    assert run_pytest_on(drifted, missing).returncode == 0
 
 
-def test_a_snippet_without_output_says_how_to_create_it(tmp_path):
-    snippet_file(tmp_path, "new.md", "print(2)", output=None)
-    done = run_pytest_on(tmp_path)
-    assert done.returncode == 1 and "has no expected-output block" in done.stdout, done.stdout
-    assert "make outputs SNIPPETS=" in done.stdout
-
-
-def test_a_snippet_that_leaves_a_file_behind_fails(tmp_path):
-    snippet_file(tmp_path, "litter.md", "open('clipped.pt', 'w').close()\nprint(2)")
-    done = run_pytest_on(tmp_path)
-    assert done.returncode == 1 and "left files behind (clipped.pt)" in done.stdout, done.stdout
-    assert not (ROOT / "clipped.pt").exists()
-
-
-def test_a_py_fence_fails_even_when_only_that_snippet_is_run(tmp_path):
-    path = tmp_path / "typo.md"
-    path.write_text("```py\nprint(2)\n```\n")
-    done = run_pytest_on(path)
-    assert done.returncode == 1, done.stdout
-    assert f"{path}:1: the fence info string is 'py'" in done.stdout, done.stdout
-
-
-def test_a_torchrun_snippet_runs_under_torchrun(tmp_path):
+def test_a_torchrun_snippet_runs_under_torchrun_and_rank_0s_output_is_checked(tmp_path):
     code = (
-        "# torchrun --nproc-per-node 2 hello.py\n"
-        "import datetime\nimport torch.distributed as dist\n"
+        "# torchrun --nproc-per-node 2 hello.py\nimport datetime\nimport torch.distributed as dist\n"
         "dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=60))\n"
-        "if dist.get_rank() == 0:\n    print(dist.get_world_size())\n"
-        "dist.destroy_process_group()"
+        "if dist.get_rank() == 0:\n    print(dist.get_world_size())\ndist.destroy_process_group()"
     )
-    snippet_file(tmp_path, "hello.md", code)
-    done = run_pytest_on(tmp_path)
+    done = run_pytest_on(snippet(tmp_path, "hello.md", code))
     assert done.returncode == 0, done.stdout
 
 
-def test_python_started_by_the_suite_is_offline_too(tmp_path):
+def test_an_output_that_differs_on_another_cpu_path_says_not_to_record_it(monkeypatch, tmp_path):
+    for name in ("ATEN_CPU_CAPABILITY", "MKL_CBWR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("tests.support.changed.changed_snippets", lambda: {"snippets/a.md"})
+    advice = snippet_runner.what_to_do(ROOT / "snippets" / "a.md", "make outputs")
+    assert advice.startswith("If the new output is right, rewrite it with `make outputs`")
+    advice = snippet_runner.what_to_do(ROOT / "snippets" / "b.md", "make outputs")
+    assert advice.startswith("This output differs here from what was recorded, and you did not")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    advice = snippet_runner.what_to_do(tmp_path / "a.md", "make outputs")
+    assert (
+        advice.startswith("This output differs on another CPU path") and "Do not record" in advice
+    )
+
+
+def test_the_network_is_blocked_here_and_in_every_python_child():
+    with pytest.raises(NetworkBlockedError, match="blocks network access"):
+        socket.create_connection(("203.0.113.7", 80), timeout=1)
+    with pytest.raises(NetworkBlockedError):
+        socket.getaddrinfo("example.com", 443)
     script = "import socket\nsocket.create_connection(('203.0.113.7', 80), timeout=1)"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
@@ -279,72 +206,9 @@ def test_python_started_by_the_suite_is_offline_too(tmp_path):
     assert done.returncode == 1 and "NetworkBlockedError" in done.stderr, done.stderr
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        "import torch\nx = torch.zeros(3)\ny = torch.randn_like(x)",
-        "import torch\nw = torch.empty(3)\nw.normal_()",
-        "import torch\nw = torch.empty(3, 3)\ntorch.nn.init.xavier_uniform_(w)",
-        "import torch\nx = torch.randn(3)\ntorch.manual_seed(0)",
-        "import numpy as np\nrng = np.random.default_rng()",
-    ],
-    ids=["randn_like", "normal_", "nn.init", "seeded-after-the-draw", "unseeded-generator"],
-)
-def test_every_random_source_needs_a_seed_first(tree, code):
-    _, snippets = tree
-    (snippets / "topic" / "noisy.md").write_text(f"```python\n{code}\n```\n")
-    [problem] = fences.unseeded_snippets(snippets)
-    assert "noisy.md:" in problem and "manual_seed" in problem
-
-
-def test_a_draw_inside_a_function_called_after_the_seed_is_fine(tree):
-    _, snippets = tree
-    code = "import torch\ndef noise():\n    return torch.randn(2)\ntorch.manual_seed(0)\nnoise()"
-    (snippets / "topic" / "ok.md").write_text(f"```python\n{code}\n```\n")
-    assert fences.unseeded_snippets(snippets) == []
-
-
-def test_an_unrounded_float_in_an_output_is_reported(tree):
-    _, snippets = tree
-    (snippets / "topic" / "raw.md").write_text(
-        GOOD_SNIPPET.replace("\n2\n```\n", "\nnorm 0.800000011920929, ratio 0.8, step 12\n```\n")
-    )
-    [problem] = fences.unrounded_outputs(snippets)
-    assert "raw.md:8: 0.800000011920929 looks like an unrounded float" in problem
-
-
-def test_snippets_cannot_reach_the_network():
-    with pytest.raises(NetworkBlockedError, match="blocks network access"):
-        socket.create_connection(("203.0.113.7", 80), timeout=1)
-    with pytest.raises(NetworkBlockedError):
-        socket.getaddrinfo("example.com", 443)
-
-
-def test_snippets_can_still_use_loopback():
+def test_loopback_stays_reachable():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
         with socket.create_connection(server.getsockname(), timeout=5):
             pass
-
-
-def test_a_line_wider_than_the_code_column_is_reported(tree):
-    _, snippets = tree
-    wide = "x" * 80
-    (snippets / "topic" / "wide.md").write_text(
-        GOOD_SNIPPET.replace("\n2\n```\n", f"\n{wide}\n```\n")
-    )
-    [problem] = fences.long_lines(snippets)
-    assert "wide.md:8: this output line has 80 characters" in problem and "make outputs" in problem
-
-
-def test_a_block_importing_a_threaded_library_runs_in_its_own_process(tmp_path):
-    code = "import os\nimport optax  # noqa: F401\nprint(2)\nraise ValueError(os.getpid())"
-    snippet_file(tmp_path, "isolated.md", code)
-    done = run_pytest_on(tmp_path)
-    assert done.returncode == 1, done.stdout
-    assert f"{tmp_path / 'isolated.md'}:5: the block raised ValueError:" in done.stdout, done.stdout
-    assert (
-        "its own process" in done.stdout
-        and str(os.getpid()) not in done.stdout.split("raised")[1][:40]
-    )

@@ -1,9 +1,7 @@
-"""Turn a failed `mkdocs build --strict` log into the few lines a contributor needs.
+"""A failed `mkdocs build --strict` log as `docs/<page>:<line>: <what is wrong>. <what to do>`.
 
-MkDocs names the page (`'guide/the-math.md'`) but rarely the line; these helpers find
-the line in the source page (the include, the link or the notebook cell) and say what to
-do, so the failure reads `docs/<page>:<line>: <what is wrong>. <what to do>`.
-"""
+MkDocs names the page but rarely the line: it is found in the source page (the include,
+the link or the notebook cell)."""
 
 from __future__ import annotations
 
@@ -17,6 +15,7 @@ MISSING_SNIPPET = re.compile(r"Snippet at path '(?P<path>[^']+)' could not be fo
 LINK = re.compile(r"Doc file '(?P<page>[^']+)' contains (?:a|an) .*?link '(?P<link>[^']+)'")
 NOT_IN_NAV = 'are not included in the "nav" configuration'
 CELL_RULE = "------------------"
+CELL_FRAME = re.compile(r"^Cell In\[\d+\], line (?P<line>\d+)")
 
 
 def _line_of(page: Path, needle: str) -> int:
@@ -27,12 +26,8 @@ def _line_of(page: Path, needle: str) -> int:
     return 1
 
 
-CELL_FRAME = re.compile(r"^Cell In\[\d+\], line (?P<line>\d+)")
-
-
 def _cell(lines: list[str], start: int) -> tuple[list[str], str, int]:
-    """The failing cell's source, its exception line and the line in the cell that
-    raised (1 where the traceback does not say), from nbclient's report at start."""
+    """From nbclient's report at start: the cell's source, its error, the line that raised."""
     rules = [i for i in range(start, min(len(lines), start + 400)) if lines[i].strip() == CELL_RULE]
     source = lines[rules[0] + 1 : rules[1]] if len(rules) >= 2 else []
     error, raised = "", 1
