@@ -91,3 +91,85 @@ def test_optax_returns_the_sum_and_divides_by_the_actual_batch_size():
         assert np.allclose(np.asarray(update), clipped.sum(axis=0) / batch, rtol=1e-5), (
             f"{where_div}: batch {batch}"
         )
+
+
+class _MeanOverTime(torch.nn.Module):
+    def forward(self, h):
+        return h.mean(dim=1) if h.dim() == 3 else h
+
+
+def _ghost_clipped_sum(model, x, y, max_norm):
+    """Opacus 1.6.0's ghost clipping, noise off: p.grad = the sum of the clipped gradients."""
+    from opacus.grad_sample import GradSampleModuleFastGradientClipping
+    from opacus.optimizers import DPOptimizerFastGradientClipping
+    from opacus.utils.fast_gradient_clipping_utils import DPLossFastGradientClipping
+
+    ghost = GradSampleModuleFastGradientClipping(
+        model, max_grad_norm=max_norm, loss_reduction="sum"
+    )
+    optimizer = DPOptimizerFastGradientClipping(
+        torch.optim.SGD(ghost.parameters(), lr=0.1),
+        noise_multiplier=0.0,
+        max_grad_norm=max_norm,
+        expected_batch_size=len(x),
+        loss_reduction="sum",
+    )
+    criterion = DPLossFastGradientClipping(
+        ghost, optimizer, torch.nn.MSELoss(reduction="sum"), "sum"
+    )
+    model.zero_grad()
+    criterion(ghost(x).squeeze(1), y).backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    ghost._close()
+    return ghost.per_sample_gradient_norms, grads
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook")
+def test_ghost_clipping_gives_the_vmap_norms_and_clipped_sum():
+    where = page_line(PAGE, "Both give the same per-example norms and the same clipped sum")
+    dp_sgd_grads_ = snippet_namespace(FUNC)["dp_sgd_grads_"]
+    cases = itertools.product(range(4), (1, 7, 32), (0.1, 1.0, 10.0), ((5,), (6, 5)))
+    for seed, batch, max_norm, shape in cases:  # (6, 5): a sequence of 6 steps per example
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(
+            torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1), _MeanOverTime()
+        )
+        x, y = torch.randn(batch, *shape), 3.0 * torch.randn(batch, 1)
+        norms = dp_sgd_grads_(model, torch.nn.functional.mse_loss, x, y, max_norm, 0.0)
+        by_vmap = [p.grad * batch for p in model.parameters()]
+        ghost_norms, by_ghost = _ghost_clipped_sum(model, x, y.squeeze(1), max_norm)
+        case = f"seed {seed}, batch {batch}, C={max_norm}, input {shape}"
+        assert torch.allclose(ghost_norms, norms, rtol=1e-4, atol=1e-6), f"{where}: {case}"
+        for a, b in zip(by_ghost, by_vmap):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-5), f"{where}: {case}"
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook")
+def test_a_loss_of_shape_batch_by_one_breaks_ghost_clipping_silently():
+    where = page_line(PAGE, "the gradients come out wrong with no error")
+    from opacus.grad_sample import GradSampleModuleFastGradientClipping
+    from opacus.optimizers import DPOptimizerFastGradientClipping
+    from opacus.utils.fast_gradient_clipping_utils import DPLossFastGradientClipping
+
+    for seed in range(5):
+        sums = {}
+        for shape in ("(B,)", "(B, 1)"):
+            torch.manual_seed(seed)
+            model = torch.nn.Sequential(
+                torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)
+            )
+            x, y = torch.randn(16, 5), 3.0 * torch.randn(16, 1)
+            ghost = GradSampleModuleFastGradientClipping(
+                model, max_grad_norm=1.0, loss_reduction="sum"
+            )
+            opt = DPOptimizerFastGradientClipping(
+                torch.optim.SGD(ghost.parameters(), lr=0.1), noise_multiplier=0.0,
+                max_grad_norm=1.0, expected_batch_size=16, loss_reduction="sum",
+            )  # fmt: skip
+            loss = DPLossFastGradientClipping(ghost, opt, torch.nn.MSELoss(reduction="sum"), "sum")
+            out = ghost(x)
+            (loss(out.squeeze(1), y.squeeze(1)) if shape == "(B,)" else loss(out, y)).backward()
+            sums[shape] = torch.stack([p.grad.norm() for p in model.parameters()]).norm().item()
+            ghost._close()
+        assert sums["(B,)"] <= 16 + 1e-4, f"{where}: seed {seed}: the right loss breaks the bound"
+        assert sums["(B, 1)"] > 16, f"{where}: seed {seed}: the (B, 1) loss kept the bound: {sums}"
