@@ -1,19 +1,13 @@
 """Lighthouse CI on every page of the site, served gzip-compressed as GitHub Pages serves it.
 
     python -m scripts.lighthouse                          # build strictly, then every page
-    python -m scripts.lighthouse --site /tmp/site         # a site built already
-    python -m scripts.lighthouse --site /tmp/site --pages / errata/   # a few pages
+    python -m scripts.lighthouse --site /tmp/site --pages / errata/   # a built site, a few pages
 
-It serves the site on 127.0.0.1 (scripts/site_server.py, shared with the browser tests) and
-runs `lhci autorun` in tools/lighthouse (`npm ci` there first when needed; Node 20), whose
-lighthouserc.json holds the settings and the targets: mobile, 3 runs per page, Debian's
-Chromium, and for each category the median of the 3 scores: Performance >= 0.95,
-Accessibility, Best Practices and SEO = 1. (`median`, not `median-run`: for a category
-LHCI 0.14.0 takes the best run's score under `median-run`, GoogleChrome/lighthouse-ci#1064.)
-The reports go to reports/tmp/lighthouse/; a run over every page also writes the summary
-reports/lighthouse.md. The exit status is lhci's: 0 when every page met the targets.
-Performance depends on the machine (Lighthouse scales the CPU time it measures): run it on
-an idle one.
+It runs `lhci autorun` in tools/lighthouse (`npm ci` there first when needed), whose
+lighthouserc.json holds the settings and the targets. The targets apply to the median of the
+runs (`median`: under `median-run`, LHCI 0.14.0 scores a category by its best run,
+GoogleChrome/lighthouse-ci#1064). Reports go to reports/tmp/lighthouse/, and a run over every
+page writes reports/lighthouse.md. The exit status is lhci's: 0 when every page met the targets.
 """
 
 from __future__ import annotations
@@ -38,7 +32,6 @@ LHCI = LHCI_DIR / "node_modules" / ".bin" / "lhci"
 OUT = ROOT / "reports" / "tmp" / "lighthouse"
 SUMMARY = ROOT / "reports" / "lighthouse.md"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
-# Never let npm packages download a browser: Debian's Chromium is the one measured.
 NO_DOWNLOAD = {"PUPPETEER_SKIP_DOWNLOAD": "1", "PUPPETEER_SKIP_CHROMIUM_DOWNLOAD": "1"}
 
 

@@ -1,20 +1,10 @@
-"""Serve a built site on 127.0.0.1 and drive Debian's Chromium at it.
-
-Shared by the real-browser tests (tests/test_browser.py) and Lighthouse CI
-(scripts/lighthouse.py), so both look at the site the same way:
-
-* :func:`serve` serves a folder on a free loopback port from a background thread,
-  gzip-compressing text files as GitHub Pages does, and stops when the block ends;
-* :data:`CHROMIUM` is the browser both use (Debian's package, never a downloaded one) and
-  :data:`CHROMIUM_ARGS` the tests' flags (no background traffic; Lighthouse gets the same
-  from tools/lighthouse/lighthouserc.json);
-* :func:`page_paths` lists the site's pages, and :func:`is_local` tells whether a
-  URL stays on this machine.
-"""
+"""Serve a built site on 127.0.0.1, gzip-compressed as GitHub Pages serves it, and start
+Debian's Chromium: shared by the browser tests (tests/conftest.py) and scripts/lighthouse.py."""
 
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import threading
 from collections.abc import Iterator
@@ -25,19 +15,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"
-# The browser the tests drive: Debian's Chromium, or any Chromium-based browser named by
-# SITE_BROWSER (e.g. "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome").
+# Debian's Chromium, or the Chromium-based browser (Chrome, Edge) that SITE_BROWSER names
 CHROMIUM = Path(os.environ.get("SITE_BROWSER", "/usr/bin/chromium"))
-CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+CHROMIUM_ARGS = (  # no background traffic (Lighthouse: tools/lighthouse/lighthouserc.json)
+    *("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"),
+    *("--disable-component-update", "--disable-sync", "--no-first-run"),
 )
-# URLs a page may use without leaving the machine.
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
 COMPRESSIBLE = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".map"}
 
@@ -46,11 +29,8 @@ class _Handler(SimpleHTTPRequestHandler):
     """Static files over HTTP/1.1, gzip for text when the client accepts it, no log lines."""
 
     protocol_version = "HTTP/1.1"
-    extensions_map = {
-        **SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript",
-        ".json": "application/json",
-    }
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
+    extensions_map[".json"] = "application/json"
 
     def __init__(self, *args, cache: dict, **kwargs) -> None:
         self._cache = cache
@@ -80,24 +60,7 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Vary", "Accept-Encoding")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        return _Body(body)
-
-
-class _Body:
-    """A file-like object for SimpleHTTPRequestHandler.do_GET to copy out."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._read = False
-
-    def read(self, size: int = -1) -> bytes:
-        if self._read:
-            return b""
-        self._read = True
-        return self._data
-
-    def close(self) -> None:
-        pass
+        return io.BytesIO(body)  # what do_GET copies out
 
 
 @contextmanager
@@ -122,11 +85,8 @@ def serve(site: Path | str) -> Iterator[str]:
 
 
 def page_paths(site: Path | str) -> list[str]:
-    """URL paths of the built pages, relative to the site root: '', 'guide/the-math/', ...
-
-    404.html is left out: it is served for missing pages, with links that assume the
-    site lives at its published URL.
-    """
+    """URL paths of the built pages ('', 'guide/the-math/', ...); not 404.html, whose links
+    assume the site's published URL."""
     site = Path(site)
     paths = []
     for html in sorted(site.rglob("*.html")):

@@ -1,16 +1,15 @@
-"""The built site in a real browser: Debian's Chromium, driven by Playwright.
-
-The browser and the local server are session fixtures (tests/conftest.py). Without
-/usr/bin/chromium these tests skip locally and fail in CI (CI=true), where .ci/run
-installs it.
-"""
+"""The built site in Debian's Chromium: every page, then the parts with a behaviour of their
+own. The browser and the server are session fixtures (tests/conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
 
 import pytest
+from axe_playwright_python.base import AXE_SCRIPT, AxeResults
 from playwright.sync_api import Browser, Page, expect
 
 from scripts.site_server import page_paths
@@ -20,45 +19,57 @@ pytestmark = pytest.mark.browser
 
 EXPLORER = "guide/explorer/"
 EPS = 1e-6  # PyTorch's guard in clip_grad_norm_
+SCHEMES = {"light": "default", "dark": "slate"}  # the system's scheme -> Material's
+AXE_START = "() => { window.axeRun = axe.run(document, {resultTypes: ['violations']}); }"
 
 
-def test_every_page_loads_without_errors_or_external_requests(
-    browser: Browser, base_url: str, site
-):
-    paths = page_paths(site)
-    with new_page(browser) as (page, watch):
-        for path in paths:
-            watch.where = "/" + path
-            response = page.goto(base_url + path, wait_until="load")
-            assert response is not None and response.ok, (
-                f"/{path}: HTTP {response and response.status}"
-            )
-        # late requests of the last page (pages before: the next goto)
-        page.wait_for_load_state("networkidle")
-    problems = watch.errors + watch.external
-    assert not problems, (
-        f"{len(problems)} problem(s) over {len(paths)} pages (the site must load nothing from other hosts "
-        "and log no errors):\n" + "\n".join(problems)
-    )
-
-
-def test_every_page_has_no_axe_violations_in_either_scheme(browser: Browser, base_url: str, site):
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe, problems = Axe(), []
-    for system, scheme in (("light", "default"), ("dark", "slate")):
-        with new_page(browser, color_scheme=system) as (page, _):
-            for path in page_paths(site):
-                page.goto(base_url + path, wait_until="networkidle")
+@pytest.fixture(scope="module")
+def every_page(browser: Browser, base_url: str, site) -> dict:
+    """Every page loaded in a light and in a dark system scheme, and axe-core run on each.
+    axe's contrast check is slow, so pages are checked side by side, one renderer per core."""
+    paths, problems, violations = page_paths(site), [], []
+    width = max(1, (os.cpu_count() or 2) // 2)  # pages at a time, each in both schemes
+    with contextlib.ExitStack() as stack:
+        tabs = [
+            (system, *stack.enter_context(new_page(browser, color_scheme=system)))
+            for _ in range(width)
+            for system in SCHEMES
+        ]
+        for start in range(0, len(paths), width):
+            running = []
+            batch = [path for path in paths[start : start + width] for _ in SCHEMES]
+            for (system, page, watch), path in zip(tabs, batch):
+                watch.where = f"/{path} ({system})"
+                response = page.goto(base_url + path)
+                if not response or not response.ok:
+                    problems.append(f"{watch.where}: HTTP {response and response.status}")
                 shown = page.locator("body").get_attribute("data-md-color-scheme")
-                assert shown == scheme, f"/{path} in a {system} system is drawn in {shown!r}"
-                results = axe.run(page)
+                if shown != SCHEMES[system]:
+                    problems.append(f"{watch.where}: drawn in the {shown!r} scheme")
+                page.evaluate(AXE_SCRIPT)
+                page.evaluate(AXE_START)  # runs while the next page loads and is checked
+                running.append((watch.where, page))
+            for where, page in running:
+                results = AxeResults(page.evaluate("() => window.axeRun"))
                 if results.violations_count:
-                    problems.append(f"/{path} ({system}):\n{results.generate_report()}")
-    assert not problems, (
-        f"axe-core found violations on {len(problems)} page(s) and scheme(s):\n"
-        + "\n".join(problems)
+                    violations.append(f"{where}:\n{results.generate_report()}")
+        for _, page, watch in tabs:
+            page.wait_for_load_state("networkidle")  # the last pages' late requests
+            problems += watch.errors + watch.external
+    return {"pages": len(paths), "problems": problems, "violations": violations}
+
+
+def test_every_page_loads_without_errors_or_external_requests(every_page: dict):
+    assert every_page["pages"] > 20, f"only {every_page['pages']} pages built"
+    assert not every_page["problems"], (
+        "pages that fail to load, log an error or request another host (the site loads "
+        "nothing from other hosts):\n" + "\n".join(every_page["problems"])
     )
+
+
+def test_every_page_has_no_axe_violations_in_either_scheme(every_page: dict):
+    violations = every_page["violations"]
+    assert not violations, "axe-core found violations:\n" + "\n".join(violations)
 
 
 # --- a heading reached by a link -----------------------------------------------------------
@@ -72,9 +83,8 @@ DEEP_LINKS = (
 SCROLL_SETTLED = """() => new Promise(done => {
   let last = scrollY, still = 0;
   const frame = () => {
-    still = scrollY === last ? still + 1 : 0;
-    last = scrollY;
-    if (still >= 10) done(); else requestAnimationFrame(frame);
+    [still, last] = [scrollY === last ? still + 1 : 0, scrollY];
+    still >= 10 ? done() : requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
 })"""
@@ -124,13 +134,11 @@ def test_a_heading_reached_by_a_link_is_not_covered(browser: Browser, base_url: 
 
 # Each verdict cell of the errata: its label's word and kind, its colours, whether it shows.
 VERDICTS = """() => [...document.querySelectorAll('td[data-label="Verdict"]')].map(td => {
-  const label = td.querySelector(':scope > .verdict');
-  if (!label) return {cell: td.innerText.trim()};
-  const style = getComputedStyle(label);
-  return {cell: td.innerText.trim(), word: label.innerText.trim().toLowerCase(),
-          kind: label.className.replace('verdict verdict-', ''),
-          colours: `${style.color} on ${style.backgroundColor}`,
-          shown: label.getClientRects().length > 0};
+  const label = td.querySelector(':scope > .verdict'), style = label && getComputedStyle(label);
+  return {cell: td.innerText.trim(), word: label?.innerText.trim().toLowerCase(),
+          kind: label?.className.replace('verdict verdict-', ''),
+          colours: label && `${style.color} on ${style.backgroundColor}`,
+          shown: !!label?.getClientRects().length};
 })"""
 
 
@@ -138,7 +146,7 @@ def test_errata_verdicts_are_coloured_labels_that_say_their_word(browser: Browse
     """docs/errata.md wraps each verdict in <span class="verdict verdict-KIND">: the word stays
     its text (what a screen reader reads), the colour repeats it (site.css; axe checks the
     contrast), on a phone's stacked cards too."""
-    for scheme in ("light", "dark"):
+    for scheme in SCHEMES:
         phone = {"width": 390, "height": 844}
         with new_page(browser, viewport=phone, color_scheme=scheme) as (page, _):
             page.goto(base_url + "errata/")
@@ -154,16 +162,15 @@ def test_errata_verdicts_are_coloured_labels_that_say_their_word(browser: Browse
 
 
 def norm_clip(g: tuple[float, float], c: float) -> tuple[float, float]:
-    k = min(1.0, c / (math.hypot(*g) + EPS))
-    return (g[0] * k, g[1] * k)
+    return tuple(x * min(1.0, c / (math.hypot(*g) + EPS)) for x in g)
 
 
 def value_clip(g: tuple[float, float], c: float) -> tuple[float, float]:
-    return (min(c, max(-c, g[0])), min(c, max(-c, g[1])))
+    return tuple(min(c, max(-c, x)) for x in g)
 
 
 def angle(a: tuple[float, float], b: tuple[float, float]) -> float | None:
-    if math.hypot(*a) == 0 or math.hypot(*b) == 0:
+    if not (math.hypot(*a) and math.hypot(*b)):
         return None
     cosine = (a[0] * b[0] + a[1] * b[1]) / (math.hypot(*a) * math.hypot(*b))
     return math.degrees(math.acos(max(-1.0, min(1.0, cosine))))
@@ -189,34 +196,23 @@ def set_threshold_by_keyboard(page: Page, c: float) -> None:
 
 
 def check_numbers(page: Page, g: tuple[float, float], c: float) -> None:
-    by_value, by_norm = value_clip(g, c), norm_clip(g, c)
-    expected = {
-        "original-x": g[0],
-        "original-y": g[1],
-        "original-norm": math.hypot(*g),
-        "value-x": by_value[0],
-        "value-y": by_value[1],
-        "value-length": math.hypot(*by_value),
-        "value-angle": angle(g, by_value),
-        "norm-x": by_norm[0],
-        "norm-y": by_norm[1],
-        "norm-length": math.hypot(*by_norm),
-        "norm-angle": angle(g, by_norm),
-        "c": c,
-    }
-    wrong = []
-    for name, want in expected.items():
-        got = shown(page, name)
-        # The page rounds lengths and components to 3 decimals, angles and c to 1.
-        tolerance = (0.05 if name.endswith("angle") or name == "c" else 0.0005) + 1e-9
-        if (want is None) != (got is None) or (want is not None and abs(got - want) > tolerance):
-            wrong.append(f"{name}: page shows {got}, the formula gives {want}")
-    # The picture agrees with the table: each arrow ends at its vector (SVG's y points down).
-    for name, vector in (("original", g), ("value", by_value), ("norm", by_norm)):
-        line = page.locator(f'[data-draw="{name}"]')
+    """The table and the arrows against the formulas; the page rounds lengths and components
+    to 3 decimals, angles and c to 1."""
+    wrong = [] if shown(page, "c") == pytest.approx(c) else [f"c shows {shown(page, 'c')}"]
+    for name, v in (("original", g), ("value", value_clip(g, c)), ("norm", norm_clip(g, c))):
+        want = {"x": v[0], "y": v[1], "norm" if name == "original" else "length": math.hypot(*v)}
+        want |= {} if name == "original" else {"angle": angle(g, v)}
+        for what, value in want.items():
+            got, tolerance = (
+                shown(page, f"{name}-{what}"),
+                (0.05 if what == "angle" else 5e-4) + 1e-9,
+            )
+            if (value is None) != (got is None) or got is not None and abs(got - value) > tolerance:
+                wrong.append(f"{name}-{what}: the page shows {got}, the formula gives {value}")
+        line = page.locator(f'[data-draw="{name}"]')  # the arrow, in SVG's y-down coordinates
         tip = (float(line.get_attribute("x2")), -float(line.get_attribute("y2")))
-        if math.dist(tip, vector) > 1e-3:  # the still picture (no JavaScript) rounds to 3 decimals
-            wrong.append(f"the {name} arrow ends at {tip}, not at {vector}")
+        if math.dist(tip, v) > 1e-3:  # the still picture (no JavaScript) rounds to 3 decimals
+            wrong.append(f"the {name} arrow ends at {tip}, not at {v}")
     assert not wrong, f"g = {g}, c = {c}:\n" + "\n".join(wrong)
 
 
@@ -250,37 +246,35 @@ def test_explorer_numbers_match_the_formulas(explorer: Page, g, c):
     check_numbers(explorer, g, c)
 
 
-def test_explorer_arrow_keys_move_the_gradient(page: Page, base_url: str):
+def test_explorer_follows_the_arrow_keys_and_a_pointer_drag(page: Page, base_url: str):
     page.goto(base_url + EXPLORER)
-    handle = page.locator('[data-role="handle"]')
-    assert handle.get_attribute("tabindex") == "0", "the arrow tip must be reachable with Tab"
-    page.get_by_label("gy (vertical)").focus()
+    handle, gx, gy = (
+        page.locator('[data-role="handle"]'),
+        page.get_by_label("gx ("),
+        page.get_by_label("gy ("),
+    )
+    gy.focus()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
-    expect(handle).to_be_focused()  # the tip comes right before the inputs in the tab order
+    expect(handle).to_be_focused()  # the arrow's tip comes right before the inputs
     for key in ("ArrowLeft", "ArrowLeft", "Shift+ArrowDown", "ArrowDown"):
         page.keyboard.press(key)
-    expect(page.get_by_label("gx (horizontal)")).to_have_value("3.8")
-    expect(page.get_by_label("gy (vertical)")).to_have_value("0.4")
+    expect(gx).to_have_value("3.8")
+    expect(gy).to_have_value("0.4")
     check_numbers(page, (3.8, 0.4), 2.0)
+    box = page.locator('[data-role="plane"]').bounding_box()  # its viewBox: -5.6 .. 5.6
 
+    def screen(x: float, y: float) -> tuple[float, float]:
+        return box["x"] + (x + 5.6) / 11.2 * box["width"], box["y"] + (5.6 - y) / 11.2 * box[
+            "height"
+        ]
 
-def test_explorer_follows_a_pointer_drag(page: Page, base_url: str):
-    page.goto(base_url + EXPLORER)
-    box = page.locator('[data-role="plane"]').bounding_box()
-
-    def screen(x: float, y: float) -> tuple[float, float]:  # the viewBox is -5.6 .. 5.6 both ways
-        return (
-            box["x"] + (x + 5.6) / 11.2 * box["width"],
-            box["y"] + (5.6 - y) / 11.2 * box["height"],
-        )
-
-    page.mouse.move(*screen(4.0, 1.5))
+    page.mouse.move(*screen(3.8, 0.4))
     page.mouse.down()
     page.mouse.move(*screen(-2.0, 3.0), steps=8)
     page.mouse.up()
-    expect(page.get_by_label("gx (horizontal)")).to_have_value("-2")
-    expect(page.get_by_label("gy (vertical)")).to_have_value("3")
+    expect(gx).to_have_value("-2")
+    expect(gy).to_have_value("3")
     check_numbers(page, (-2.0, 3.0), 2.0)
 
 
@@ -293,43 +287,27 @@ def test_explorer_reads_without_javascript(browser: Browser, base_url: str):
 
 
 def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
+    """At 360 px it neither scrolls sideways nor shrinks, and a tap sets the gradient; at
+    390 x 844 the plane and its numbers fit one screen, so both show while dragging."""
     phone = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2}
     with new_page(browser, **phone, is_mobile=True, has_touch=True) as (page, _):
         page.goto(base_url + EXPLORER)
         width = page.evaluate("document.documentElement.scrollWidth")
-        plane = page.locator('[data-role="plane"]').bounding_box()
-        assert width <= 360, (
-            f"the explorer page scrolls sideways at phone width ({width} px > 360 px)"
-        )
-        assert 250 <= plane["width"] <= 360, f"the plane is {plane['width']} px wide at phone width"
-        page.locator('[data-role="plane"]').tap(
-            position={"x": plane["width"] * 0.25, "y": plane["height"] * 0.25}
-        )
-        check_numbers(
-            page,
-            (
-                float(page.get_by_label("gx (horizontal)").input_value()),
-                float(page.get_by_label("gy (vertical)").input_value()),
-            ),
-            2.0,
-        )
-
-
-def test_explorer_plane_and_numbers_fit_one_phone_screen(browser: Browser, base_url: str):
-    """While a reader drags on a phone, the numbers under the plane stay in view with it."""
-    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3}
-    with new_page(browser, **phone, is_mobile=True, has_touch=True) as (page, _):
-        page.goto(base_url + EXPLORER)
+        assert width <= 360, f"the explorer scrolls sideways at 360 px ({width} px)"
+        plane = page.locator('[data-role="plane"]')
+        box = plane.bounding_box()
+        assert 250 <= box["width"] <= 360, f"the plane is {box['width']} px wide at 360 px"
+        plane.tap(position={"x": box["width"] * 0.25, "y": box["height"] * 0.25})
+        gx, gy = (float(page.get_by_label(f"g{a} (").input_value()) for a in "xy")
+        check_numbers(page, (gx, gy), 2.0)
+        page.set_viewport_size({"width": 390, "height": 844})
         header = page.locator(".md-header").bounding_box()["height"]
-        page.locator('[data-role="plane"]').scroll_into_view_if_needed()
-        plane = page.locator('[data-role="plane"]').bounding_box()
-        table = page.locator(".clip-explorer__table").bounding_box()
-        span = table["y"] + table["height"] - plane["y"]
-        assert plane["y"] <= table["y"], "the numbers come before the plane on a phone"
-        assert span <= 844 - header, (
-            f"from the top of the plane to the bottom of its numbers is {span:.0f} px, more than "
-            f"the {844 - header:.0f} px a 390 x 844 screen shows under the header "
-            "(docs/assets/explorer.css: the one-column layout)"
+        plane.scroll_into_view_if_needed()
+        box, table = plane.bounding_box(), page.locator(".clip-explorer__table").bounding_box()
+        span = table["y"] + table["height"] - box["y"]
+        assert box["y"] <= table["y"] and span <= 844 - header, (
+            f"from the plane's top to its numbers' bottom is {span:.0f} px; under the header "
+            f"a 390 x 844 screen shows {844 - header:.0f} px (explorer.css: one column)"
         )
 
 
@@ -339,56 +317,31 @@ def test_explorer_is_above_the_fold_on_a_laptop(browser: Browser, base_url: str)
         widget = page.locator(".clip-explorer").bounding_box()
         bottom = widget["y"] + widget["height"]
         assert bottom <= 900, (
-            f"at 1366 x 900 the explorer ends {bottom:.0f} px down, below the fold: keep the text "
-            "above it short (docs/guide/explorer.md) and its two-column layout compact"
+            f"at 1366 x 900 the explorer ends {bottom:.0f} px down, below the fold: keep the "
+            "text above it short (docs/guide/explorer.md) and its two columns compact"
         )
+        labels = page.locator(".clip-explorer__label").all_text_contents()
+        assert labels == ["gx", "gy"], f"the axis labels read {labels} (no Unicode subscript y)"
 
 
-def test_explorer_axis_labels_subscript_x_and_y(page: Page, base_url: str):
-    """Unicode has no subscript y; U+1D67 (the old label) is a Greek subscript gamma."""
-    page.goto(base_url + EXPLORER)
-    labels = page.locator(".clip-explorer__label").all_text_contents()
-    assert labels == ["gx", "gy"], f"the axis labels read {labels}"
-    subscripts = page.locator(".clip-explorer__label .clip-explorer__sub").all_text_contents()
-    assert subscripts == ["x", "y"]
-    assert "\u1d67" not in page.locator(".clip-explorer").inner_text()
-
-
-# --- search and the colour scheme ------------------------------------------------------------
-
-
-def test_search_finds_a_page_by_a_word_from_its_body(page: Page, base_url: str):
-    page.goto(base_url)
-    query = page.locator('input[data-md-component="search-query"]')
-    query.click()
-    query.press_sequentially("keyboard")  # in the explorer's body text, not in a title
-    # Retried until it holds: the index loads in a web worker, and each keystroke replaces the
-    # results (reading them one by one could meet a list that is being replaced).
-    explorer = page.locator(f'.md-search-result__item a[href*="{EXPLORER}"]')
-    expect(explorer.first).to_be_attached(timeout=15_000)
+# --- the colour scheme -------------------------------------------------------------------------
 
 
 def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
     page.goto(base_url + EXPLORER)
-    body = page.locator("body")
-    value_arrow = page.locator('[data-draw="value"]')
-
-    def scheme() -> str:
-        return body.get_attribute("data-md-color-scheme")
-
-    def stroke() -> str:
-        return value_arrow.evaluate("line => getComputedStyle(line).stroke")
-
-    seen = [(scheme(), stroke())]
+    toggle = page.locator('form[data-md-component="palette"] label.md-header__button:visible')
+    strokes = {}  # Material's scheme -> the colour of the explorer's value-clipped arrow
     for _ in range(3):  # system preference -> light -> dark -> system preference
-        page.locator('form[data-md-component="palette"] label.md-header__button:visible').click()
-        seen.append((scheme(), stroke()))
-    schemes = [entry[0] for entry in seen]
-    assert "default" in schemes and "slate" in schemes, f"the toggle went through {schemes}"
-    strokes = {entry[0]: entry[1] for entry in seen}
-    assert strokes["default"] != strokes["slate"], (
-        "the explorer keeps its light colours in the dark scheme"
-    )
+        toggle.click()
+        scheme = page.locator("body").get_attribute("data-md-color-scheme")
+        strokes[scheme] = page.locator('[data-draw="value"]').evaluate(
+            "line => getComputedStyle(line).stroke"
+        )
+    assert strokes.keys() == {"default", "slate"}, f"the toggle went through {list(strokes)}"
+    assert strokes["default"] != strokes["slate"], "the explorer keeps its light colours in dark"
+
+
+LIGHT = {"media": "(prefers-color-scheme: light)", "scheme": "default", "primary": "indigo"}
 
 
 @pytest.mark.parametrize(
@@ -396,19 +349,7 @@ def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
     [
         ("dark", None, "slate"),  # a first visit follows the system from the first paint
         ("light", None, "default"),
-        (
-            "dark",
-            {
-                "index": 1,
-                "color": {
-                    "media": "(prefers-color-scheme: light)",
-                    "scheme": "default",
-                    "primary": "indigo",
-                    "accent": "indigo",
-                },
-            },
-            "default",
-        ),  # a stored choice wins
+        ("dark", {"index": 1, "color": {**LIGHT, "accent": "indigo"}}, "default"),  # a choice
     ],
 )
 def test_the_scheme_is_applied_before_materials_javascript_runs(
@@ -436,20 +377,19 @@ def test_the_scheme_is_applied_before_materials_javascript_runs(
         )
 
 
-def test_the_html_classes_material_sets_are_there_early_and_undone_without_material(
+def test_the_html_classes_material_sets_are_undone_without_material(
     browser: Browser, base_url: str
 ):
-    """docs/overrides/main.html sets `js` (for `no-js`) and `js-focus-visible` in the head;
-    Material's script would set them later and restyle the page. Without Material's script,
-    docs/assets/site.js puts `no-js` back so the no-JavaScript styles apply."""
+    """docs/overrides/main.html sets `js` and `js-focus-visible` in the head, before Material's
+    script would (and restyle the page); without that script, site.js puts `no-js` back."""
     with new_page(browser) as (page, _):
         page.goto(base_url)
-        classes = page.evaluate("document.documentElement.className").split()
+        classes = set(page.evaluate("document.documentElement.className").split())
         page.route("**/assets/javascripts/bundle.*.min.js", lambda route: route.abort())
         page.goto(base_url + EXPLORER)
-        blocked = page.evaluate("document.documentElement.className").split()
-    assert "js" in classes and "no-js" not in classes and "js-focus-visible" in classes, classes
-    assert "no-js" in blocked and "js" not in blocked and "js-focus-visible" not in blocked, (
+        blocked = set(page.evaluate("document.documentElement.className").split())
+    assert {"js", "js-focus-visible"} <= classes and "no-js" not in classes, classes
+    assert "no-js" in blocked and not {"js", "js-focus-visible"} & blocked, (
         f"with Material's script blocked, <html> has the classes {blocked}: "
         "docs/assets/site.js should have put `no-js` back"
     )

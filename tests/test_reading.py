@@ -1,27 +1,10 @@
-"""Reading and copying on every built page, in a real browser (Debian's Chromium).
-
-What a reader sees must be what they copy, so nothing may hide past an edge:
-
-* at 1366×900 (a laptop) no code block scrolls sideways: not a snippet, not its
-  output, not a notebook's input or output cell;
-* at 390×844 (a phone) no table is wider than the content column, and the cheat
-  sheet's clipping call fits its block;
-* on both, inline code wraps only between identifiers, never inside one
-  (`model.pa` / `rameters()`);
-* on both, each page's answer, and the block to copy in it, starts on the first
-  screen.
-
-One browser page visits every page once and measures it at both widths (loaded
-at one, resized to the other; the order alternates, so one resize per page); the
-time it took is printed with -s.
-
-Hidden content tabs and closed <details> are shown while measuring, so a block in
-a tab not yet clicked is checked too.
-"""
+"""Reading and copying, on every built page at 1366 x 900 (a laptop) and 390 x 844 (a phone):
+no code block scrolls sideways on the laptop, no table is wider than the column on the phone,
+inline code never wraps inside a name, and each page's answer starts on the first screen.
+Hidden tabs and closed <details> are opened first, so their blocks are measured too."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -34,41 +17,29 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 CHEAT_SHEET = "cheat-sheet/"
-# The call a reader copies from the cheat sheet; its line must fit a phone screen.
-KEY_CALL = "clip_grad_norm_("
+KEY_CALL = "clip_grad_norm_("  # the cheat sheet's call, whose line must fit a phone
 
-# Shows every tab's content and every <details> body, so that hidden blocks are measured.
 SHOW_HIDDEN = """() => {
-  const style = document.createElement('style');
-  style.id = 'reading-test-show-hidden';
+  const style = document.head.appendChild(document.createElement('style'));
   style.textContent = '.tabbed-content > .tabbed-block { display: block !important; }';
-  document.head.appendChild(style);
   document.querySelectorAll('details:not([open])').forEach(d => { d.open = true; });
 }"""
 
-# For every code block (Markdown `pre > code`, notebook input and output cells,
-# which are `pre` without `code`): how far its text runs past the visible width,
-# in CSS pixels, and its first line. A block overflows when the element that
-# holds its text, or the scrolling box around a notebook cell, is wider inside
-# than it is shown.
+# Each code block (`pre > code`; a notebook cell is a `pre` alone): how many CSS pixels of
+# it are hidden on the right, in the element holding its text or a scrolling box around it.
 MEASURE_CODE = """() => {
   const blocks = [];
   for (const pre of document.querySelectorAll('.md-content pre')) {
     if (pre.closest('.md-sidebar, .md-search, .md-footer')) continue;
     const text = pre.querySelector(':scope > code') || pre;
     if (!text.getClientRects().length) continue;  // not rendered
-    const boxes = [text];
-    const around = pre.parentElement;
+    const around = pre.parentElement, boxes = [text];
     if (around && getComputedStyle(around).overflowX !== 'visible') boxes.push(around);
-    const hidden = Math.max(...boxes.map(b => b.scrollWidth - b.clientWidth));
-    const lines = text.innerText.split('\\n').filter(l => l.trim());
-    const title = pre.parentElement.querySelector(':scope > .filename');
-    blocks.push({
-      hidden,
-      first: (lines[0] || '').trim().slice(0, 70),
-      title: title ? title.textContent.trim() : '',
-      notebook: !!pre.closest('.jupyter-wrapper'),
-    });
+    const first = text.innerText.split('\\n').find(l => l.trim()) || '';
+    const title = around.querySelector(':scope > .filename');
+    blocks.push({hidden: Math.max(...boxes.map(b => b.scrollWidth - b.clientWidth)),
+                 first: first.trim().slice(0, 70), title: title ? title.textContent.trim() : '',
+                 notebook: !!pre.closest('.jupyter-wrapper')});
   }
   return blocks;
 }"""
@@ -76,17 +47,13 @@ MEASURE_CODE = """() => {
 # Tables against the content column: their full (scroll) width, their header.
 MEASURE_TABLES = """() => {
   const column = document.querySelector('.md-content__inner');
-  const width = column.clientWidth;
   return [...column.querySelectorAll('table')].filter(t => t.getClientRects().length).map(t => ({
-    width: t.scrollWidth,
-    column: width,
+    width: t.scrollWidth, column: column.clientWidth,
     header: [...t.querySelectorAll('thead th')].map(th => th.innerText.trim()).join(' | ')
-      || t.innerText.trim().split('\\n')[0].slice(0, 70),
-  }));
+      || t.innerText.trim().slice(0, 70)}));
 }"""
 
-# Inline code (not in a code block) that wraps: each place where it wraps, and
-# whether the characters on both sides belong to one identifier.
+# Each place where inline code wraps between two characters of one identifier.
 MEASURE_INLINE = r"""() => {
   const word = /[A-Za-z0-9_]/;
   const found = [];
@@ -115,9 +82,8 @@ MEASURE_INLINE = r"""() => {
   return found;
 }"""
 
-# Where the page's answer starts, scrolled to the top: the "Answer" box (a notebook:
-# its "Answer:" paragraph) and the first code block inside it, in CSS pixels from the
-# top of the window.
+# Where the "Answer" box (a notebook's "Answer:" paragraph) and the first code block in it
+# start, in CSS pixels from the top of the page.
 MEASURE_ANSWER = """() => {
   const content = document.querySelector('.md-content');
   const title = [...content.querySelectorAll('.admonition-title')]
@@ -133,57 +99,46 @@ MEASURE_ANSWER = """() => {
   };
 }"""
 
-# The widest line of each code block containing `needle`, against the block's
-# text width (without its padding).
+# Each code line containing `needle`: its width against the width its block has for text.
 MEASURE_LINES = """(needle) => {
   const out = [];
   for (const code of document.querySelectorAll('.md-content pre > code')) {
     const style = getComputedStyle(code);
     const room = code.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-    const probe = document.createElement('span');
+    const probe = code.appendChild(document.createElement('span'));
     probe.textContent = 'x'.repeat(100);
-    code.appendChild(probe);
     const ch = probe.getBoundingClientRect().width / 100;
     probe.remove();
-    for (const line of code.innerText.split('\\n')) {
-      if (line.includes(needle)) out.push({line, width: line.length * ch, room});
-    }
+    const lines = code.innerText.split('\\n').filter(line => line.includes(needle));
+    out.push(...lines.map(line => ({line, width: line.length * ch, room})));
   }
   return out;
 }"""
 
 
 @dataclass
-class Reading:
-    """What one pass over the site measured, page by page."""
-
-    pages: list[str] = field(default_factory=list)
+class Reading:  # what one pass over the site measured, page by page
+    pages: list[str]
     desktop_code: dict[str, list[dict]] = field(default_factory=dict)
-    phone_code: dict[str, list[dict]] = field(default_factory=dict)
     phone_tables: dict[str, list[dict]] = field(default_factory=dict)
     inline_breaks: dict[str, list[dict]] = field(default_factory=dict)
-    key_lines: list[dict] = field(default_factory=list)
     answers: dict[str, dict | None] = field(default_factory=dict)
-    seconds: float = 0.0
+    key_lines: list[dict] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
-def reading(browser, base_url: str, site) -> Reading:  # noqa: F811 - the shared fixtures
+def reading(browser, base_url: str, site) -> Reading:
+    """One page visits every page; each is loaded at one width and resized to the other
+    (alternately, so one resize per page)."""
     result = Reading(pages=page_paths(site))
-    start = time.perf_counter()
-    with new_page(browser, viewport=DESKTOP) as (page, watch):
+    with new_page(browser, viewport=DESKTOP) as (page, _):
         for number, path in enumerate(result.pages):
             where = "/" + path
-            watch.where = where
-            # Every other page is loaded at the phone width: one resize per page, not two.
-            sizes = (DESKTOP, PHONE) if number % 2 == 0 else (PHONE, DESKTOP)
-            response = page.goto(base_url + path, wait_until="load")
-            assert response is not None and response.ok, (
-                f"{where}: HTTP {response and response.status}"
-            )
+            response = page.goto(base_url + path)
+            assert response and response.ok, f"{where}: HTTP {response and response.status}"
             page.evaluate(SHOW_HIDDEN)
             breaks = []
-            for size in sizes:
+            for size in (DESKTOP, PHONE) if number % 2 == 0 else (PHONE, DESKTOP):
                 if page.viewport_size != size:
                     page.set_viewport_size(size)
                 width = f"{size['width']} px"
@@ -192,28 +147,19 @@ def reading(browser, base_url: str, site) -> Reading:  # noqa: F811 - the shared
                 if size == DESKTOP:
                     result.desktop_code[where] = page.evaluate(MEASURE_CODE)
                     continue
-                result.phone_code[where] = page.evaluate(MEASURE_CODE)
                 result.phone_tables[where] = page.evaluate(MEASURE_TABLES)
                 if path == CHEAT_SHEET:
                     result.key_lines = page.evaluate(MEASURE_LINES, KEY_CALL)
             result.inline_breaks[where] = breaks
-    result.seconds = time.perf_counter() - start
-    print(f"\nreading checks: {len(result.pages)} pages at two widths in {result.seconds:.1f} s")
+    assert len(result.pages) > 20, f"only {len(result.pages)} built pages found"
+    blocks, tables = (sum(map(len, d.values())) for d in (result.desktop_code, result.phone_tables))
+    assert blocks > 100 and tables > 10, f"{blocks} code blocks, {tables} tables: selectors broken?"
     return result
 
 
 def where_and_what(block: dict) -> str:
-    name = f"block titled {block['title']!r}" if block["title"] else "untitled block"
-    kind = "notebook cell" if block["notebook"] else name
-    return f"{kind} starting {block['first']!r}"
-
-
-def test_every_page_was_measured(reading: Reading):
-    assert len(reading.pages) > 20, f"only {len(reading.pages)} built pages found"
-    assert sum(map(len, reading.desktop_code.values())) > 100, (
-        "fewer than 100 code blocks measured over the site: did the selector stop matching?"
-    )
-    assert sum(map(len, reading.phone_tables.values())) > 10, "fewer than 10 tables measured"
+    title = f"block titled {block['title']!r}" if block["title"] else "untitled block"
+    return f"{'notebook cell' if block['notebook'] else title} starting {block['first']!r}"
 
 
 def test_no_code_block_scrolls_sideways_at_1366_px(reading: Reading):
@@ -224,11 +170,10 @@ def test_no_code_block_scrolls_sideways_at_1366_px(reading: Reading):
         if block["hidden"] > 1
     ]
     assert not wide, (
-        f"{len(wide)} code block(s) scroll sideways at 1366x900, so a reader sees a cut line "
-        "(scrollbars are invisible on macOS and phones). Wrap the snippet's long lines "
-        "(79 columns, `make format`), shorten its printed lines, or, for a notebook cell, "
-        "shorten the line in docs/experiments/; if every line is short, the block's font or "
-        "padding in docs/assets/site.css is too large:\n" + "\n".join(wide)
+        "code blocks scroll sideways at 1366x900, where scrollbars may not show: wrap the "
+        "snippet's long lines (`make format`) or its printed ones, or a notebook's line in "
+        "docs/experiments/; if all are short, see the font in docs/assets/site.css:\n"
+        + "\n".join(wide)
     )
 
 
@@ -241,10 +186,8 @@ def test_no_table_is_wider_than_the_column_on_a_phone(reading: Reading):
         if table["width"] > table["column"] + 1
     ]
     assert not wide, (
-        f"{len(wide)} table(s) scroll sideways at 390x844, so a column is cut off on a phone. "
-        "Give the table fewer or shorter columns, or let it stack into one card per row on "
-        'phones: put <div class="stack-on-phone" markdown> and a blank line above it, a blank '
-        'line and </div> below it (CONTRIBUTING.md, "Tables on phones"):\n' + "\n".join(wide)
+        "tables scroll sideways at 390x844: give them fewer or shorter columns, or stack "
+        'them on phones (CONTRIBUTING.md, "Tables on phones"):\n' + "\n".join(wide)
     )
 
 
@@ -256,9 +199,8 @@ def test_inline_code_never_wraps_inside_an_identifier(reading: Reading):
         for b in breaks
     ]
     assert not broken, (
-        f"{len(broken)} inline code span(s) wrap in the middle of a name, so a reader cannot "
-        "tell where the name ends. docs/assets/site.css lets inline code wrap only at spaces "
-        "and punctuation; shorten the span or add a space where it may wrap:\n" + "\n".join(broken)
+        "inline code wraps inside a name (docs/assets/site.css lets it wrap at punctuation "
+        "only): shorten the span or add a space where it may wrap:\n" + "\n".join(broken)
     )
 
 
@@ -277,9 +219,7 @@ def test_cheat_sheet_key_call_fits_a_phone(reading: Reading):
     )
 
 
-# How much of the answer must show on the first screen: its first lines of text, and
-# the first lines of the block to copy.
-SHOWN_PX = 120
+SHOWN_PX = 120  # how much of the answer, and of its block to copy, the first screen shows
 
 
 def test_every_page_shows_its_answer_on_the_first_screen(reading: Reading):

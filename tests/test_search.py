@@ -1,21 +1,10 @@
-"""Search answers: a query that names a page's subject, or asks what it answers, puts that
-page first.
+"""Search: a query that names a page's subject, or asks what it answers, lists that page first.
 
-Each query is typed into Material's search box in Debian's Chromium (the same browser, server
-and fixtures as tests/test_browser.py) and the first result's page is compared with the page
-the query names. The ranking comes from the `tags:` of the page a concept belongs to (its front
-matter, or a notebook header's `mkdocs:` entry; see CONTRIBUTING.md): Material's search ranks a
-match in the tags above any match in titles or text, so a new page that mentions "DDP" on every
-line does not push the DDP page down.
-
-`python -m tests.test_search <site dir>` prints the rank of the expected page for each query
-(the numbers quoted when the boosts were set).
-"""
+Each query is typed into Material's search box in Chromium. The ranking comes from the
+`tags:` of the page a concept belongs to (CONTRIBUTING.md): a match in the tags outranks any
+match in titles or text."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -24,8 +13,7 @@ from tests.support.browser import new_page
 
 pytestmark = pytest.mark.browser
 
-# query -> the page that answers it: the names of a page's subject, and the questions
-# readers type (the issue that asked for answer-first pages measured the first ones).
+# query -> the page that answers it: the names of a page's subject, and questions readers type
 CONCEPTS = {
     "AMP": "training/mixed-precision/",
     "mixed precision": "training/mixed-precision/",
@@ -58,75 +46,49 @@ CONCEPTS = {
     "check my gradient norms": "training/check-your-run/",
     "GRPO": "training/rl-fine-tuning/",
     "ppo clip epsilon": "training/rl-fine-tuning/",
+    "keyboard": "guide/explorer/",  # a word of its body only, in no title or tag
 }
 
 
 def result_pages(page: Page, base: str, query: str) -> list[str]:
-    """The pages of the search results for `query`, best first (one entry per page).
-
-    The query is typed into a freshly loaded page, so no result of an earlier query (or of a
-    prefix of this one, while it is being typed) can be read instead."""
-    page.goto(base)
+    """The pages of the search results for `query`, best first (one entry per page)."""
     box = page.locator('input[data-md-component="search-query"]')
-    box.click()
-    box.press_sequentially(query)
     items = page.locator(".md-search-result__list > .md-search-result__item")
+    box.fill("")
+    box.press("End")  # Material searches on a key event
+    expect(items).to_have_count(0)  # so no result of the query before can be read
+    box.fill(query)
+    box.press("End")
     expect(items.first).to_be_visible(timeout=15_000)  # the index loads in a web worker
     previous = None
-    for _ in range(20):  # results of the last keystroke replace those of the one before
-        hrefs = items.evaluate_all(
-            "items => items.map(i => i.querySelector('a').getAttribute('href'))"
-        )
+    for _ in range(20):  # read until two reads agree: the list is replaced, not edited
+        hrefs = items.evaluate_all("items => items.map(i => i.querySelector('a').href)")
         if hrefs == previous:
             break
         previous = hrefs
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(100)
     pages = []
     for href in hrefs:
-        path = href.split("#", 1)[0].split("?", 1)[0]  # ?h=: search.highlight's terms
-        path = path[len(base) :] if path.startswith(base) else path.lstrip("./")
-        if path not in pages:
-            pages.append(path)
+        path = href.removeprefix(base).split("#")[0].split("?")[0]  # ?h=: the words highlighted
+        pages += [path] if path not in pages else []
     return pages
 
 
 @pytest.fixture(scope="module")
-def search_page(browser: Browser, base_url: str):  # noqa: F811 - the imported fixtures
+def search_page(browser: Browser, base_url: str):
     with new_page(browser) as (page, watch):
+        page.goto(base_url)
+        page.locator('input[data-md-component="search-query"]').click()
         yield page
     assert not watch.errors + watch.external, "\n".join(watch.errors + watch.external)
 
 
 @pytest.mark.parametrize("query", CONCEPTS)
-def test_search_puts_the_page_a_query_names_first(search_page: Page, base_url: str, query):  # noqa: F811
+def test_search_puts_the_page_a_query_names_first(search_page: Page, base_url: str, query):
     expected = CONCEPTS[query]
     pages = result_pages(search_page, base_url, query)
     assert pages and pages[0] == expected, (
-        f"searching {query!r} lists {pages[:5]}; {expected} should come first. Give it a "
-        f"tag for the query's specific word (`tags:` in the front matter of "
-        f"docs/{expected.rstrip('/')}.md, or the `mkdocs:` entry of a notebook's header) that no "
-        "other page has; never a tag with a common word (clipping, gradient, training), which "
-        "would outrank every page for any query with that word"
+        f"searching {query!r} lists {pages[:5]}; /{expected} should come first. Give that page "
+        "a tag for the query's specific word that no other page has (CONTRIBUTING.md: never a "
+        "tag that starts with a word readers type in every question)"
     )
-
-
-def ranks(site: Path) -> dict[str, int | None]:
-    """The 1-based rank of each query's expected page in the built `site` (None: not listed)."""
-    from playwright.sync_api import sync_playwright
-
-    from scripts.site_server import launch_chromium, serve
-
-    found = {}
-    with serve(site) as url, sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        page = chromium.new_page()
-        for query, expected in CONCEPTS.items():
-            pages = result_pages(page, url, query)
-            found[query] = pages.index(expected) + 1 if expected in pages else None
-            print(f"{query!r:18} rank {found[query]} of {len(pages)}: {pages[:3]}")
-        chromium.close()
-    return found
-
-
-if __name__ == "__main__":
-    ranks(Path(sys.argv[1]))

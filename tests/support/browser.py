@@ -1,5 +1,4 @@
-"""A browser page for the tests: a fresh context, watched for console errors and requests
-to other hosts (the site loads nothing from other hosts)."""
+"""Browser pages for the tests, each in a fresh context, watched for what the site must not do."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ def in_ci() -> bool:
 
 
 class Watch:
-    """What a browser context did that it should not: console errors, uncaught exceptions, external requests."""
+    """A context's console errors, uncaught exceptions and requests to other hosts (aborted)."""
 
     def __init__(self, context: BrowserContext) -> None:
         self.where = ""
@@ -55,8 +54,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
 
 @contextlib.contextmanager
 def new_page(browser: Browser, **options) -> Iterator[tuple[Page, Watch]]:
-    """A page in a fresh context (a desktop in light mode unless told otherwise), watched for
-    console errors and requests to other hosts, closed afterwards whatever happens."""
+    """A page in a fresh context (a light desktop unless told otherwise) and its Watch."""
     context = browser.new_context(**{**DESKTOP, **options})
     try:
         watch = Watch(context)
