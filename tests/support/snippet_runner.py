@@ -68,6 +68,13 @@ def _exec_python(code: str, path: Path, fence_line: int) -> str:
     return buffer.getvalue()
 
 
+SHUTDOWN_ABORT = (
+    "\n\nA process aborted in the interpreter's shutdown (a gloo worker thread, "
+    "pytorch/pytorch#190489): end a torchrun script as the others do, with "
+    "`sys.stdout.flush()` and `os._exit(0)` after `dist.destroy_process_group()`."
+)
+
+
 def _run(argv: list[str] | str, path: Path, line: int, cwd: Path, **kwargs) -> str:
     try:
         done = subprocess.run(
@@ -86,6 +93,7 @@ def _run(argv: list[str] | str, path: Path, line: int, cwd: Path, **kwargs) -> s
             f"{done.returncode}): {last[0]}\n\nstderr (last 60 lines):\n"
             + "\n".join(done.stderr.splitlines()[-60:])
             + f"\n\nOutput printed before the error:\n{done.stdout or '(nothing)'}"
+            + (SHUTDOWN_ABORT if "terminate called without" in done.stderr else "")
         )
     return done.stdout
 
