@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
+import math
 import textwrap
 from collections import Counter
+from unittest import mock
 
 import pytest
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from tests.support.claims import page_line, params_with, snippet_namespace
+from tests.support.claims import (
+    on_ranks,
+    page_line,
+    params_with,
+    snippet_definitions,
+    snippet_namespace,
+)
 
 PAGE = "beyond/cost.md"
 FOREACH = "beyond/cost/foreach_changes_speed_not_result.md"
@@ -150,3 +159,158 @@ def test_folded_clip_matches_clip_then_fused_step():
             assert "Expected grad_scale and found_inf" in str(error), f"{where_refuses}: {error}"
         else:
             pytest.fail(f"{where_refuses}: AdamW(foreach={foreach}) accepted grad_scale")
+
+
+LOCAL = "beyond/cost/torchrun_clip_local_shards.md"
+HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
+
+
+class _HostRead(Exception):
+    pass
+
+
+def _reads_host(fn) -> bool:
+    """Whether fn() reads a tensor's value in Python (a host sync on a GPU)."""
+
+    def refuse(*_, **__):
+        raise _HostRead
+
+    with mock.patch.multiple(torch.Tensor, **dict.fromkeys(HOST_READS, refuse)):
+        try:
+            fn()
+        except _HostRead:
+            return True
+    return False
+
+
+class _Params(torch.nn.Module):
+    def __init__(self, shapes):
+        super().__init__()
+        self.ps = torch.nn.ParameterList(torch.randn(s) for s in shapes)
+
+    def forward(self):
+        return sum((p.sin() * p).sum() for p in self.ps)
+
+
+def test_clip_local_shards_gives_clip_grad_norm_s_norm_and_gradients_without_a_host_read():
+    where = page_line(PAGE, "the same norm and the same clipped gradients as `clip_grad_norm_`")
+    where_sync = page_line(PAGE, "`clip_local_shards_` reads no value on the host")
+    shapes = {  # rows fewer than ranks (empty shards), odd splits, many tensors
+        "snippet-like": [(16, 16), (16,)] * 4 + [(1, 16), (1,)],
+        "odd 1-D": [(5,), (7,), (1,), (3,), (11,)],
+        "60 tensors": [(3, 4), (2,), (9,)] * 20,
+    }
+
+    def work(rank, world):
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import fully_shard
+
+        mesh, problems = init_device_mesh("cpu", (world,)), []
+        clip_local_shards_ = snippet_definitions(LOCAL)["clip_local_shards_"]
+        for seed, (name, shape), max_norm in itertools.product(
+            range(3),
+            shapes.items(),
+            (1e-2, 1e3),  # clips, and does not
+        ):
+            case = f"world {world}, seed {seed}, {name}, max_norm {max_norm}"
+            ours, theirs = [], []
+            for model in (ours, theirs):
+                torch.manual_seed(seed)
+                model.append(fully_shard(_Params(shape), mesh=mesh))
+                model[0]().backward()
+            ours, theirs = ours[0], theirs[0]
+            norm = []
+            if _reads_host(lambda: norm.append(clip_local_shards_(ours.parameters(), max_norm))):
+                problems.append(f"{where_sync}: {case}")
+                continue
+            expected = torch.nn.utils.clip_grad_norm_(theirs.parameters(), max_norm).full_tensor()
+            same = all(
+                torch.allclose(p.grad.full_tensor(), q.grad.full_tensor(), 1e-5, 1e-7)
+                for p, q in zip(ours.parameters(), theirs.parameters())
+            )
+            if not (torch.allclose(norm[0], expected, rtol=1e-5) and same):
+                problems.append(f"{where}: {case}: {norm[0]} against {expected}, {same}")
+        return problems
+
+    for world in (2, 3):
+        problems = [p for out in on_ranks(work, world).values() for p in out]
+        assert not problems, "\n".join(problems)
+
+
+def test_clip_grad_norm_reads_the_host_only_where_the_page_says():
+    where_none = page_line(PAGE, "With its defaults, `clip_grad_norm_` reads no value")
+    where_error = page_line(PAGE, "`error_if_nonfinite=True` branches in Python")
+    where_max = page_line(PAGE, "A `max_norm` passed as a tensor")
+    where_log = page_line(PAGE, "formatting the norm in an f-string")
+    clip = torch.nn.utils.clip_grad_norm_
+    assert _reads_host(lambda: torch.ones(()).item()), "the host-read patch does not work"
+    for seed, scale, foreach, p in itertools.product(
+        range(4), (1e-3, 1e3, math.nan, math.inf), (None, True, False), (1.0, 2.0, math.inf)
+    ):
+        case = f"seed {seed}, scale {scale}, foreach={foreach}, norm_type={p}"
+        grads = _grads(seed, 12, 1.0)
+        grads[seed] = grads[seed] * scale
+        params = params_with(grads)
+        assert not _reads_host(lambda: clip(params, 1.0, p, foreach=foreach)), where_none
+        norm = clip(params, 1.0, p, foreach=foreach)
+        assert _reads_host(lambda: clip(params, 1.0, p, True, foreach)), f"{where_error}: {case}"
+        assert _reads_host(lambda: clip(params, torch.tensor(1.0), p)), f"{where_max}: {case}"
+        assert _reads_host(lambda: f"{norm:.3f}"), f"{where_log}: {case}"
+
+
+def test_dtensor_first_call_cost_is_where_the_page_says():
+    from torch.distributed.tensor import _sharding_prop
+    from torch.distributed.tensor._ops import _tensor_ops
+
+    where_stack = page_line(PAGE, "now builds one output strategy")
+    where_loop = page_line(PAGE, "scans the specs of all *N* arguments")
+    where_cache = page_line(PAGE, "caches the result")
+    source = inspect.getsource(_sharding_prop.ShardingPropagator.propagate_op_sharding_non_cached)
+    loops = [
+        node
+        for node in ast.walk(ast.parse(textwrap.dedent(source)))
+        if isinstance(node, ast.For) and ast.unparse(node.iter) == "op_strategy.children"
+    ]
+    assert any(
+        "_propagate_use_strided_shard_flag(strategy, op_schema)" in ast.unparse(loop)
+        for loop in loops
+    ), f"{where_loop}: no longer called once per tensor with the whole schema"
+    flag = inspect.getsource(_sharding_prop._propagate_use_strided_shard_flag)
+    assert "for spec in op_schema.args_spec:" in flag, f"{where_loop}: no longer scans every spec"
+    init = inspect.getsource(_sharding_prop.ShardingPropagator.__init__)
+    assert "LocalLRUCache(\n            self.propagate_op_sharding_non_cached" in init, where_cache
+    stack = ast.parse(textwrap.dedent(inspect.getsource(_tensor_ops.stack_strategy)))
+    appends = [
+        node
+        for node in ast.walk(stack)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "op_strategy.strategies.append"
+    ]
+    in_loops = [n for loop in ast.walk(stack) if isinstance(loop, ast.For) for n in ast.walk(loop)]
+    assert len(appends) == 1 and appends[0] not in in_loops, f"{where_stack}: {len(appends)}"
+
+
+def test_compile_never_puts_the_clip_and_the_step_in_one_graph():
+    where = page_line(PAGE, "never traces the clip and the step into one graph")
+    from torch.optim.optimizer import _use_grad_for_differentiable
+
+    source = inspect.getsource(_use_grad_for_differentiable)
+    assert source.count("torch._dynamo.graph_break()") == 2, f"{where}: {source}"
+    for make in (
+        lambda ps: torch.optim.AdamW(ps, foreach=True),
+        lambda ps: torch.optim.AdamW(ps, fused=True),
+        lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, foreach=True),
+    ):
+        params = params_with(_grads(0, 4, 1.0))
+        optimizer = make(params)
+
+        def clip_and_step():
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+
+        torch._dynamo.reset()
+        graphs = torch._dynamo.explain(clip_and_step)().graphs
+        clips = [g for g in graphs if "_foreach_norm" in str(g.graph)]
+        assert len(clips) == 1, f"{where}: {optimizer}: {len(clips)} graphs hold the clip"
+        ops = {str(n.target) for n in clips[0].graph.nodes if n.op == "call_function"}
+        steps = {o for o in ops if "lerp" in o or "fused" in o or "add" in o and "foreach" in o}
+        assert not steps, f"{where}: {optimizer}: the clip's graph holds {steps}"
