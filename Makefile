@@ -56,9 +56,10 @@ OTHER_CPU_PATH := OMP_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATI
 
 # The whole suite, then every snippet again on another CPU's numeric path, so a
 # printed output that depends on the kernels or the thread count fails here, on any
-# machine. That second pass runs one pytest-xdist worker per core.
+# machine. Both passes run one pytest-xdist worker per core; the first keeps every
+# test of the built site in one worker (tests/conftest.py), which builds it once.
 test: $(VENV)/.installed
-	$(PYTEST)
+	$(PYTEST) -n auto --dist loadgroup
 	$(OTHER_CPU_PATH) $(PYTEST) -q -n auto snippets
 
 # The quick loop: lint, the rules, the claim tests, the strict build (notebooks from

@@ -76,8 +76,19 @@ _built: list[Build] = []
 _build_failure_reported_by: list[str] = []
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), every test of the built site runs in one worker,
+    which builds it once; the snippets and claim tests share out over the others."""
+    for item in items:
+        if "strict_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("built-site"))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any("strict_build" in getattr(item, "fixturenames", ()) for item in session.items):
+    # An xdist worker does not know yet which tests it gets: it builds on first need.
+    in_worker = "PYTEST_XDIST_WORKER" in os.environ
+    needs = any("strict_build" in getattr(item, "fixturenames", ()) for item in session.items)
+    if needs and not in_worker:
         _background.append(BackgroundBuild())
 
 
