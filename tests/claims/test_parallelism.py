@@ -1,9 +1,11 @@
 """Claims of docs/training/parallelism.md about counting every gradient entry once: the
-expert-parallel snippet's `norms(rank)` on thread ranks with a summing `all_reduce`, and the
-HSDP snippet's model on four gloo ranks."""
+expert-parallel snippet's `norms(rank)` on thread ranks with a summing `all_reduce`, the
+HSDP snippet's model on four gloo ranks, and DeepSpeed's engine on two and four sequence
+ranks (the loss normalization it needs, and what its clip sees)."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import threading
@@ -169,3 +171,146 @@ def test_hsdp_clip_follows_placements_and_a_by_hand_sum_runs_over_the_shard_dime
             )
             assert math.isclose(world, 2**0.5 * reference, rel_tol=1e-5), f"{per_replica}: {case}"
             assert math.isclose(shard, reference, rel_tol=1e-5), f"{shard_only}: {case}: {shard}"
+
+
+SP_SEEDS = range(1)
+SP_LOSSES = ("share", "tutorial", "per-rank mean")
+
+
+def sequence(seed: int, masked: bool) -> tuple:
+    """One sequence of 8 tokens: inputs, targets, which tokens count (all, or 5 of 8 so
+    that 2 or 4 ranks count unequal numbers), and the single-process gradient and norm."""
+    generator = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(8, 4, generator=generator), torch.randn(8, 1, generator=generator)
+    keep = torch.ones(8)
+    if masked:
+        keep[[3, 5, 7]] = 0
+    torch.manual_seed(seed)
+    model = torch.nn.Linear(4, 1)
+    ((((model(x) - y) ** 2).squeeze(1) * keep).sum() / keep.sum()).backward()
+    grad = torch.cat([p.grad.flatten() for p in model.parameters()])
+    return x, y, keep, grad, grad.norm().item()
+
+
+def deepspeed_sequence_rank(rank: int, world: int) -> dict:
+    """DeepSpeed's engine with `world` sequence ranks, each holding its slice of the
+    sequence: per seed, mask, ZeRO stage and loss, the gradient after `backward`, the
+    update of an SGD step with lr 1 and `gradient_clipping` at 1.5 times the true norm,
+    and `get_global_grad_norm()`."""
+    import importlib
+    import logging
+    import os
+
+    os.environ.update(DS_ACCELERATOR="cpu", LOCAL_RANK=str(rank))
+    import deepspeed
+    from deepspeed.runtime.sequence_parallel import parallel_state_sp as mpu
+    from deepspeed.utils import safe_get_full_fp32_param, safe_get_full_grad
+    from torch.distributed.nn.functional import all_gather
+
+    logging.getLogger("DeepSpeed").setLevel(logging.ERROR)
+    importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
+    deepspeed.init_distributed("gloo")
+    mpu.initialize_sequence_parallel(world)
+
+    def flat(tensors):
+        return torch.cat([t.detach().flatten() for t in tensors])
+
+    def weights(params, stage):  # ZeRO keeps the float32 weights in its partitions
+        return flat(safe_get_full_fp32_param(p) if stage else p for p in params)
+
+    found = {}
+    for seed, masked, stage, kind in itertools.product(
+        SP_SEEDS, (False, True), range(4), SP_LOSSES
+    ):
+        x, y, keep, _, norm = sequence(seed, masked)
+        x, y, keep = x.chunk(world)[rank], y.chunk(world)[rank], keep.chunk(world)[rank]
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(4, 1)
+        engine, *_ = deepspeed.initialize(
+            model=model,
+            optimizer=torch.optim.SGD(model.parameters(), lr=1.0),
+            mpu=mpu,
+            config={
+                "train_micro_batch_size_per_gpu": 1,
+                "zero_optimization": {"stage": stage},
+                "zero_allow_untested_optimizer": True,
+                "gradient_clipping": 1.5 * norm,
+            },
+        )
+        params = list(engine.module.parameters())
+        start = weights(params, stage)
+        summed = (((engine(x) - y) ** 2).squeeze(1) * keep).sum()
+        counts = all_gather(keep.sum(), group=mpu.get_sequence_parallel_group())
+        means = all_gather(summed / keep.sum(), group=mpu.get_sequence_parallel_group())
+        loss = {
+            "share": summed / sum(counts),
+            "tutorial": sum(m * n for m, n in zip(means, counts)) / sum(counts),
+            "per-rank mean": summed / keep.sum(),
+        }[kind]
+        engine.backward(loss)
+        grad = flat(safe_get_full_grad(p) for p in params)
+        engine.step()
+        logged = engine.get_global_grad_norm()
+        update = start - weights(params, stage)
+        found[seed, masked, stage, kind] = (
+            grad.tolist(),
+            update.tolist(),
+            logged and float(logged),
+        )
+        engine.destroy()
+    return found
+
+
+def test_deepspeed_sums_sequence_ranks_in_zero_0_to_2_averages_in_zero_3_and_clips_that():
+    where = {
+        "share": page_line(PAGE, "Each rank's share gives the single-process gradient under ZeRO-0")
+        + " / "
+        + page_line(PAGE, "the whole gradient is the sum over the sequence ranks")
+        + " / "
+        + page_line(PAGE, "ZeRO-3's default reduce-scatter divides by the whole group's size"),
+        "tutorial": page_line(PAGE, "It gives the gradient times the number of sequence ranks"),
+        "per-rank mean": page_line(PAGE, "A per-rank mean over the rank's own tokens gives what")
+        + " / "
+        + page_line(PAGE, "is the mean over all tokens only when every"),
+    }
+    clip = page_line(PAGE, "the test's SGD step is clipped exactly where the gradient")
+    for world in (2, 4):
+        outputs = on_ranks(deepspeed_sequence_rank, world)
+        for seed, masked, stage, kind in itertools.product(
+            SP_SEEDS, (False, True), range(4), SP_LOSSES
+        ):
+            *_, reference, norm = sequence(seed, masked)
+            factor = (1 if kind == "share" else world) / (world if stage == 3 else 1)
+            counted = "5 of 8 tokens counted" if masked else "all counted"
+            for rank, found in outputs.items():
+                case = f"{world} ranks, seed {seed}, {counted}, ZeRO-{stage}, {kind}, rank {rank}"
+                grad, update, logged = found[seed, masked, stage, kind]
+                grad, update = torch.tensor(grad), torch.tensor(update)
+                if kind == "per-rank mean" and masked:  # not a multiple of the gradient
+                    cosine = torch.nn.functional.cosine_similarity(grad, reference, dim=0)
+                    assert cosine < 1 - 1e-4, f"{where[kind]}: {case}: cosine {cosine}"
+                    continue
+                ratio = (grad / reference).tolist()
+                assert torch.allclose(grad, factor * reference, rtol=1e-5, atol=1e-6), (
+                    f"{where[kind]}: {case}: {ratio} times the single-process gradient"
+                )
+                clipped = factor * reference * min(1, 1.5 / factor)  # the clip is at 1.5 * norm
+                assert torch.allclose(update, clipped, rtol=1e-5, atol=1e-6), f"{clip}: {case}"
+                if stage:  # ZeRO-0 in float32 logs no norm
+                    assert math.isclose(logged, factor * norm, rel_tol=1e-5), f"{clip}: {case}"
+
+
+def test_transformers_sp_loss_backpropagates_the_share_and_rescales_it_for_zero_3(monkeypatch):
+    monkeypatch.setenv("DS_ACCELERATOR", "cpu")
+    from transformers import Trainer
+    from transformers.integrations.deepspeed import deepspeed_sp_compute_loss
+
+    where = page_line(PAGE, "The Trainer's loss under DeepSpeed")
+    assert "return deepspeed_sp_compute_loss(" in inspect.getsource(Trainer.compute_loss), where
+    source = inspect.getsource(deepspeed_sp_compute_loss)
+    for wanted in (
+        "(local_sum + (totals[0] - local_sum.detach())) / totals[1]",  # the share's gradient
+        'if is_deepspeed_zero3_enabled() and deepspeed_version < version.parse("0.20.2"):',
+        "local_sum = local_sum * pc.sp_size",
+    ):
+        assert wanted in source, f"{where}: deepspeed_sp_compute_loss lacks {wanted!r}"
