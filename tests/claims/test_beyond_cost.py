@@ -289,28 +289,58 @@ def test_dtensor_first_call_cost_is_where_the_page_says():
     assert len(appends) == 1 and appends[0] not in in_loops, f"{where_stack}: {len(appends)}"
 
 
+WRAPPED = {"Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "ASGD", "NAdam", "RAdam",
+           "RMSprop", "Rprop", "SGD"}  # fmt: skip
+UNWRAPPED = {"Muon", "Adafactor", "LBFGS", "SparseAdam"}
+
+
+def _graphs_holding_the_clip(make, grads) -> list[set[str]]:
+    """torch._dynamo.explain of clip_grad_norm_ then step(): the ops of each graph with the clip."""
+    params = params_with(grads)
+    optimizer = make(params)
+
+    def clip_and_step():
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+
+    torch._dynamo.reset()
+    graphs = torch._dynamo.explain(clip_and_step)().graphs
+    clips = [g for g in graphs if "_foreach_norm" in str(g.graph)]
+    return [{str(n.target) for n in g.graph.nodes if n.op == "call_function"} for g in clips]
+
+
 def test_compile_never_puts_the_clip_and_the_step_in_one_graph():
-    where = page_line(PAGE, "never traces the clip and the step into one graph")
+    where = page_line(PAGE, "never traces")
+    where_list = page_line(PAGE, "The wrapped ones are Adadelta")
     from torch.optim.optimizer import _use_grad_for_differentiable
 
     source = inspect.getsource(_use_grad_for_differentiable)
     assert source.count("torch._dynamo.graph_break()") == 2, f"{where}: {source}"
+    every = {
+        name
+        for name, cls in vars(torch.optim).items()
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)
+        and cls is not torch.optim.Optimizer
+    }  # fmt: skip
+    assert every == WRAPPED | UNWRAPPED, f"{where_list}: torch.optim now has {sorted(every)}"
+    for name in every:
+        wrapped = "@_use_grad_for_differentiable" in inspect.getsource(
+            getattr(torch.optim, name).step
+        )
+        assert wrapped == (name in WRAPPED), f"{where_list}: {name}.step wrapped: {wrapped}"
     for make in (
         lambda ps: torch.optim.AdamW(ps, foreach=True),
         lambda ps: torch.optim.AdamW(ps, fused=True),
         lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, foreach=True),
     ):
-        params = params_with(_grads(0, 4, 1.0))
-        optimizer = make(params)
-
-        def clip_and_step():
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-
-        torch._dynamo.reset()
-        graphs = torch._dynamo.explain(clip_and_step)().graphs
-        clips = [g for g in graphs if "_foreach_norm" in str(g.graph)]
-        assert len(clips) == 1, f"{where}: {optimizer}: {len(clips)} graphs hold the clip"
-        ops = {str(n.target) for n in clips[0].graph.nodes if n.op == "call_function"}
-        steps = {o for o in ops if "lerp" in o or "fused" in o or "add" in o and "foreach" in o}
-        assert not steps, f"{where}: {optimizer}: the clip's graph holds {steps}"
+        clips = _graphs_holding_the_clip(make, _grads(0, 4, 1.0))
+        assert len(clips) == 1, f"{where}: {len(clips)} graphs hold the clip"
+        steps = {
+            o for o in clips[0] if "lerp" in o or "fused" in o or "add" in o and "foreach" in o
+        }
+        assert not steps, f"{where}: the clip's graph holds {steps}"
+    matrices = [torch.randn(4, 4, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    clips = _graphs_holding_the_clip(lambda ps: torch.optim.Muon(ps, lr=0.02), matrices)
+    assert len(clips) == 1 and any("mm" in o for o in clips[0]), (
+        f"{where_list}: Muon's step no longer compiles with the clip: {clips}"
+    )
