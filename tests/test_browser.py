@@ -72,6 +72,20 @@ def test_every_page_has_no_axe_violations_in_either_scheme(every_page: dict):
     assert not violations, "axe-core found violations:\n" + "\n".join(violations)
 
 
+@pytest.mark.parametrize("system", SCHEMES)
+def test_a_page_on_a_phone_has_no_axe_violations(browser: Browser, base_url: str, system: str):
+    """On a phone Material shows the navigation drawer's markup (every section's <nav>), which
+    the desktop pass above does not lay out; one page in a nested section stands for all."""
+    phone = {"viewport": {"width": 390, "height": 844}, "color_scheme": system}
+    with new_page(browser, **phone) as (page, _):
+        page.goto(base_url + "training/check-your-run/")
+        page.evaluate(AXE_SCRIPT)
+        results = AxeResults(
+            page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        )
+    assert not results.violations_count, results.generate_report()
+
+
 # --- a heading reached by a link -----------------------------------------------------------
 
 DEEP_LINKS = (

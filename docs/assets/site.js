@@ -7,6 +7,9 @@
  * - Each code block's copy button sits in its own <nav>, so a page with several
  *   code blocks has several unnamed navigation landmarks; a button bar is not
  *   navigation, so those <nav>s are made plain containers.
+ * - With navigation.indexes, the label that opens a section holds only an icon,
+ *   so it and the section's <nav> (labelled by it) have no name, and on a phone
+ *   several such <nav>s are alike: name the label after the section's link.
  */
 (function () {
   "use strict";
@@ -16,6 +19,13 @@
     if (search) search.setAttribute("aria-label", "Search");
     var navs = document.querySelectorAll("nav.md-code__nav:not([role])");
     for (var i = 0; i < navs.length; i++) navs[i].setAttribute("role", "none");
+    var labels = document.querySelectorAll(".md-nav__container > label.md-nav__link:not([aria-label])");
+    for (var j = 0; j < labels.length; j++) {
+      var link = labels[j].parentElement.querySelector("a");
+      if (link && !labels[j].textContent.trim()) {
+        labels[j].setAttribute("aria-label", link.textContent.trim());
+      }
+    }
   }
 
   // Material's document$ emits after it has mounted the page's components.
