@@ -18,7 +18,7 @@ from tests.support.paths import DOCS, SNIPPETS
 
 code_titles = load(DOCS / "overrides" / "hooks" / "code_titles.py")
 
-HIGHLIGHTED_LINE = re.compile(r'(?:</span>)?(?:<a [^>]*></a>)?<span class="hll">')
+HIGHLIGHTED_LINE = re.compile(r'(?:</span>)?<span class="hll">')
 MULTI_PROCESS = re.compile(r"^# torchrun\b|get_context\(\s*\"fork\"\s*\)", re.M)
 TITLE = re.compile(r'<span class="filename">([^<]*)</span>')
 
@@ -148,8 +148,22 @@ def test_highlighted_blocks_copy_the_whole_snippet(site: Path):
         code = re.search(r"<code>(.*)</code>", block.group(1), re.S).group(1)
         if text_of(code).rstrip("\n") != "\n".join(kept):
             problems.append(f"{target}: the block's text is not the snippet's code")
-        # Each highlighted line is <a id="__codelineno-..."></a><span class="hll">line\n</span>.
+        # Each highlighted line is <span class="hll">line\n</span>.
         marked = [text_of(row) for row in code.split("\n") if HIGHLIGHTED_LINE.match(row)]
         if marked != [kept[n - 1] for n in lines]:
             problems.append(f"{target}: highlighted {marked[:2]}..., not the marked lines")
     assert not problems, "\n".join(problems)
+
+
+def test_code_wraps_no_span_around_plain_tokens(site: Path):
+    """Names, operators, punctuation and whitespace are plain text in every page's code, the
+    notebooks' included (notebook_assets.py). A plain name keeps its look: Material draws it
+    in the code's own colour."""
+    material = next((site / "assets" / "stylesheets").glob("main.*.min.css")).read_text("utf-8")
+    assert "--md-code-hl-name-color:var(--md-code-fg-color)" in material
+    wrapped = [
+        f"/{page.parent.relative_to(site)}/: {len(found)}, like {found[0]}"
+        for page in sorted(site.rglob("index.html"))
+        if (found := re.findall(r'<span class="[nopw]">[^<]*</span>', page.read_text("utf-8")))
+    ]
+    assert not wrapped, "plain tokens still in <span>s:\n" + "\n".join(wrapped)

@@ -20,6 +20,14 @@ pymdownx.snippets has pasted the snippet in, removes the marker and rewrites the
 next ```` ```python ```` fence into ```` ```python title="<idea>.py" hl_lines="..." ````.
 The page's source and the snippet file are unchanged. tests/test_code_titles.py
 checks the rules and the built site.
+
+It also keeps the highlighted code light. Code is most of a page's DOM, and the
+DOM's size is what a phone spends its first seconds styling and laying out. A
+Pygments filter makes plain names, whitespace, operators and punctuation plain
+text, so the formatter wraps no <span> around them: names look as Material draws
+them (in the code's own colour; tests/test_code_titles.py checks Material's
+stylesheet), operators and punctuation too instead of a lighter grey. Keywords,
+builtins, numbers, strings and comments keep their colours.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from pathlib import Path, PurePosixPath
 
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
+from pygments.filter import Filter
+from pygments.token import Name, Operator, Punctuation, Text
 
 INCLUDE = re.compile(
     r"""^(?P<space>[ \t]*)--8<--[ \t]+(?P<quote>["'])(?P<target>[^"':]+\.md)(?P=quote)[ \t]*$"""
@@ -144,6 +154,17 @@ class TitlePreprocessor(Preprocessor):
         return out
 
 
+PLAIN = {Name, Text.Whitespace, Operator, Punctuation}  # not their subtypes (`in`, `print`)
+
+
+class PlainTokens(Filter):
+    """Plain names, whitespace, operators and punctuation as plain text."""
+
+    def filter(self, lexer, stream):
+        for ttype, value in stream:
+            yield (Text if ttype in PLAIN else ttype), value
+
+
 class TitleExtension(Extension):
     def extendMarkdown(self, md) -> None:  # noqa: N802 - Markdown's name
         md.preprocessors.register(TitlePreprocessor(md), "code_titles", PRIORITY)
@@ -154,6 +175,9 @@ def on_config(config):
     extensions = [e for e in config.markdown_extensions if not isinstance(e, TitleExtension)]
     extensions.append(TitleExtension())
     config.markdown_extensions = extensions
+    # pymdownx.highlight passes a language's `options` to its Pygments lexer.
+    python = {"name": "python", "lang": "python", "options": {"filters": [PlainTokens()]}}
+    config.mdx_configs.setdefault("pymdownx.highlight", {})["extend_pygments_lang"] = [python]
     return config
 
 

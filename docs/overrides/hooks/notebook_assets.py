@@ -2,13 +2,14 @@
 
 Per "Notebook experiments" in CONTRIBUTING.md: a `hide` cell runs but is not shown (a warning
 if it printed); a figure gets its cell's `alt=` text (a warning if none); code and printed
-output become the site's code blocks, headings Material's permalinks; the header's `mkdocs:`
-entry joins the page's metadata. nbconvert's inline CSS moves into one `assets/notebook.css`,
-pruned to the `jp-` rules the pages use, then notebook_overrides.css; its MathJax, Mermaid
-and clipboard scripts go. Each `data:` figure becomes a sized, lazy file beside the page, in
-a link that opens it; an SVG one becomes two, one per colour scheme (themed() of
-scripts/make_figures.py), in one link to the light file. `<name>.ipynb` (without outputs) is
-written beside the page. tests/test_notebook_assets.py checks the built result.
+output become the site's code blocks (plain tokens unwrapped, as by code_titles.py), headings
+Material's permalinks; the header's `mkdocs:` entry joins the page's metadata. nbconvert's
+inline CSS moves into one `assets/notebook.css`, pruned to the `jp-` rules the pages use, then
+notebook_overrides.css; its MathJax, Mermaid and clipboard scripts go. Each `data:` figure
+becomes a sized, lazy file beside the page, in a link that opens it; an SVG one becomes two,
+one per colour scheme (themed() of scripts/make_figures.py), in one link to the light file.
+`<name>.ipynb` (without outputs) is written beside the page. tests/test_notebook_assets.py
+checks the built result.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ DATA_IMG = re.compile(
     r'<img\b(?P<before>[^>]*?)\ssrc="data:(?P<mime>image/(?:png|jpeg|svg\+xml));base64,'
     r'(?P<data>[A-Za-z0-9+/=\s]+)"(?P<after>[^>]*?)\s*/?>'
 )
+# Pygments' spans for plain names, operators, punctuation and whitespace: unwrapped, as
+# code_titles.py's filter leaves them out of the pages' blocks (a smaller DOM).
+PLAIN_SPAN = re.compile(r'<span class="[nopw]">([^<]*)</span>')
 CLASS_ATTR = re.compile(r'\sclass="([^"]*)"')
 CELL = re.compile(r'<div class="jp-Cell jp-(?:Code|Markdown|Raw)Cell\b')
 DIV = re.compile(r"<div\b|</div>")
@@ -159,7 +163,8 @@ def _rewrite_cell(html: str, cell, where: str) -> str:
     block = ""
     if code := CODE.search(html):
         block = f'<div class="language-{code["lang"]} highlight" data-search-exclude><pre>'
-        block += f"<span></span><code>{code['code']}</code></pre></div>\n"
+        lean = PLAIN_SPAN.sub(r"\1", code["code"])
+        block += f"<span></span><code>{lean}</code></pre></div>\n"
     outputs = TEXT_OUTPUT.sub(
         lambda m: (
             f'<div class="nb-output" data-mime-type="text/plain">'
