@@ -156,14 +156,24 @@ def test_highlighted_blocks_copy_the_whole_snippet(site: Path):
 
 
 def test_code_wraps_no_span_around_plain_tokens(site: Path):
-    """Names, operators, punctuation and whitespace are plain text in every page's code, the
-    notebooks' included (notebook_assets.py). A plain name keeps its look: Material draws it
-    in the code's own colour."""
+    """Names, operators, punctuation, whitespace and string prefixes are plain text in every
+    page's code, the notebooks' included (notebook_assets.py), and a Markdown page's strings
+    are one type. What looked alike still does: Material draws a name in the code's own
+    colour, leaves a prefix uncoloured, and gives every part of a string one colour."""
     material = next((site / "assets" / "stylesheets").glob("main.*.min.css")).read_text("utf-8")
     assert "--md-code-hl-name-color:var(--md-code-fg-color)" in material
-    wrapped = [
-        f"/{page.parent.relative_to(site)}/: {len(found)}, like {found[0]}"
-        for page in sorted(site.rglob("index.html"))
-        if (found := re.findall(r'<span class="[nopw]">[^<]*</span>', page.read_text("utf-8")))
-    ]
-    assert not wrapped, "plain tokens still in <span>s:\n" + "\n".join(wrapped)
+    assert ".highlight .sa" not in material
+    (strings,) = [r for r in material.split("}") if ".highlight .s2," in r]
+    assert {".highlight .s,", ".highlight .s1,", ".highlight .si,"} <= set(
+        re.findall(r"\S+ \S+,", strings)
+    )
+    plain = re.compile(r'<span class="(?:[nopw]|sa)">[^<]*</span>')
+    string_part = re.compile(r'<span class="(?:s1|s2|si)">')
+    wrapped = []
+    for page in sorted(site.rglob("index.html")):
+        text = page.read_text("utf-8")
+        notebook = (page.parent / f"{page.parent.name}.ipynb").is_file()
+        found = plain.findall(text) + ([] if notebook else string_part.findall(text))
+        if found:
+            wrapped.append(f"/{page.parent.relative_to(site)}/: {found[0]}")
+    assert not wrapped, "tokens still in <span>s of their own:\n" + "\n".join(wrapped)

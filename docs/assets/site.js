@@ -43,10 +43,4 @@
   } else {
     fix();
   }
-
-  // Material adds a copy button's <nav> to each code block as it mounts it: fix those
-  // too. fix() only queries for elements it has not fixed yet, so it is cheap.
-  if (typeof MutationObserver === "function") {
-    new MutationObserver(fix).observe(document.body, { childList: true, subtree: true });
-  }
 })();

@@ -23,11 +23,14 @@ checks the rules and the built site.
 
 It also keeps the highlighted code light. Code is most of a page's DOM, and the
 DOM's size is what a phone spends its first seconds styling and laying out. A
-Pygments filter makes plain names, whitespace, operators and punctuation plain
-text, so the formatter wraps no <span> around them: names look as Material draws
-them (in the code's own colour; tests/test_code_titles.py checks Material's
-stylesheet), operators and punctuation too instead of a lighter grey. Keywords,
-builtins, numbers, strings and comments keep their colours.
+Pygments filter makes plain names, whitespace, operators, punctuation and string
+prefixes plain text, so the formatter wraps no <span> around them, and gives the
+parts of a string one type, so it wraps one <span> around each run of them. Names,
+prefixes and strings look as Material draws them (names in the code's own colour,
+prefixes uncoloured, each part of a string in the string colour:
+tests/test_code_titles.py checks Material's stylesheet); operators and punctuation
+take the code's colour instead of a lighter grey. Keywords, builtins, numbers and
+comments keep theirs.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path, PurePosixPath
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 from pygments.filter import Filter
-from pygments.token import Name, Operator, Punctuation, Text
+from pygments.token import Name, Operator, Punctuation, String, Text
 
 INCLUDE = re.compile(
     r"""^(?P<space>[ \t]*)--8<--[ \t]+(?P<quote>["'])(?P<target>[^"':]+\.md)(?P=quote)[ \t]*$"""
@@ -154,15 +157,17 @@ class TitlePreprocessor(Preprocessor):
         return out
 
 
-PLAIN = {Name, Text.Whitespace, Operator, Punctuation}  # not their subtypes (`in`, `print`)
+# These types exactly, not their subtypes (`in` is Operator.Word, `print` Name.Builtin).
+PLAIN = {Name, Text.Whitespace, Operator, Punctuation, String.Affix}
+STRING = {String.Double, String.Single, String.Interpol}
 
 
 class PlainTokens(Filter):
-    """Plain names, whitespace, operators and punctuation as plain text."""
+    """Plain tokens as plain text, the parts of a string as one string type."""
 
     def filter(self, lexer, stream):
         for ttype, value in stream:
-            yield (Text if ttype in PLAIN else ttype), value
+            yield (Text if ttype in PLAIN else String if ttype in STRING else ttype), value
 
 
 class TitleExtension(Extension):

@@ -48,9 +48,9 @@ DATA_IMG = re.compile(
     r'<img\b(?P<before>[^>]*?)\ssrc="data:(?P<mime>image/(?:png|jpeg|svg\+xml));base64,'
     r'(?P<data>[A-Za-z0-9+/=\s]+)"(?P<after>[^>]*?)\s*/?>'
 )
-# Pygments' spans for plain names, operators, punctuation and whitespace: unwrapped, as
-# code_titles.py's filter leaves them out of the pages' blocks (a smaller DOM).
-PLAIN_SPAN = re.compile(r'<span class="[nopw]">([^<]*)</span>')
+# Pygments' spans for plain names, operators, punctuation, whitespace and string prefixes:
+# unwrapped, as code_titles.py's filter leaves them out of the pages' blocks (a smaller DOM).
+PLAIN_SPAN = re.compile(r'<span class="(?:[nopw]|sa)">([^<]*)</span>')
 CLASS_ATTR = re.compile(r'\sclass="([^"]*)"')
 CELL = re.compile(r'<div class="jp-Cell jp-(?:Code|Markdown|Raw)Cell\b')
 DIV = re.compile(r"<div\b|</div>")
