@@ -9,7 +9,8 @@
  *   navigation, so those <nav>s are made plain containers.
  * - With navigation.indexes, the label that opens a section holds only an icon,
  *   so it and the section's <nav> (labelled by it) have no name, and on a phone
- *   several such <nav>s are alike: name the label after the section's link.
+ *   several such <nav>s are alike: give the label the section's name as text
+ *   that only a screen reader reads.
  */
 (function () {
   "use strict";
@@ -19,11 +20,15 @@
     if (search) search.setAttribute("aria-label", "Search");
     var navs = document.querySelectorAll("nav.md-code__nav:not([role])");
     for (var i = 0; i < navs.length; i++) navs[i].setAttribute("role", "none");
-    var labels = document.querySelectorAll(".md-nav__container > label.md-nav__link:not([aria-label])");
+    var labels = document.querySelectorAll(".md-nav__container > label.md-nav__link");
     for (var j = 0; j < labels.length; j++) {
       var link = labels[j].parentElement.querySelector("a");
       if (link && !labels[j].textContent.trim()) {
-        labels[j].setAttribute("aria-label", link.textContent.trim());
+        // Text, not aria-label, which a <label> may not carry (axe: aria-prohibited-attr).
+        var name = document.createElement("span");
+        name.className = "visually-hidden";
+        name.textContent = link.textContent.trim();
+        labels[j].append(name);
       }
     }
   }
