@@ -109,3 +109,18 @@ def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
 
 def test_every_code_block_on_a_page_comes_from_a_snippet(site: Path):
     assert not (problems := code_block_mismatches(site, DOCS, SNIPPETS)), "\n".join(["", *problems])
+
+
+OPEN_TABLE_CELLS = 120
+CLOSED_DETAILS = re.compile(r"<details(?![^>]*\bopen\b)[^>]*>.*?</details>", re.S)
+
+
+def test_no_page_lays_out_a_long_table_before_it_is_opened(site: Path):
+    """A phone styles and lays out every open table cell before the page answers a tap;
+    long recorded tables go in a closed <details> (CONTRIBUTING.md, "Tables on phones")."""
+    long = []
+    for html in pages(site):
+        cells = len(re.findall(r"<td\b", CLOSED_DETAILS.sub("", html.read_text("utf-8"))))
+        if cells > OPEN_TABLE_CELLS:
+            long.append(f"{source(site, html)}: {cells} open table cells")
+    assert not long, f"more than {OPEN_TABLE_CELLS} open table cells:\n" + "\n".join(long)
