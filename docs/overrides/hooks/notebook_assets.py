@@ -25,7 +25,9 @@ from pathlib import Path
 
 import jupytext  # a dependency of mkdocs-jupyter, which reads the notebooks with it
 import tinycss2  # a dependency of nbconvert (bleach[css]), so present wherever mkdocs-jupyter is
+from code_titles import PLAIN  # the hook beside this one
 from mkdocs.utils import get_relative_url
+from pygments.token import STANDARD_TYPES
 
 ROOT = str(Path(__file__).resolve().parents[3])
 if ROOT not in sys.path:
@@ -48,9 +50,11 @@ DATA_IMG = re.compile(
     r'<img\b(?P<before>[^>]*?)\ssrc="data:(?P<mime>image/(?:png|jpeg|svg\+xml));base64,'
     r'(?P<data>[A-Za-z0-9+/=\s]+)"(?P<after>[^>]*?)\s*/?>'
 )
-# Pygments' spans for plain names, operators, punctuation, whitespace and string prefixes:
-# unwrapped, as code_titles.py's filter leaves them out of the pages' blocks (a smaller DOM).
-PLAIN_SPAN = re.compile(r'<span class="(?:[nopw]|sa)">([^<]*)</span>')
+# nbconvert's spans around the tokens that code_titles.py's filter makes plain text on the
+# other pages: unwrapped (a smaller DOM). MkDocs puts a hook's folder on sys.path.
+PLAIN_SPAN = re.compile(
+    '<span class="(?:' + "|".join(STANDARD_TYPES[t] for t in PLAIN) + ')">([^<]*)</span>'
+)
 CLASS_ATTR = re.compile(r'\sclass="([^"]*)"')
 CELL = re.compile(r'<div class="jp-Cell jp-(?:Code|Markdown|Raw)Cell\b')
 DIV = re.compile(r"<div\b|</div>")
