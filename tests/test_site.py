@@ -11,7 +11,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from tests.support import fences
 from tests.support.built_site import pages, parse, source
-from tests.support.paths import DOCS, SNIPPETS
+from tests.support.paths import DOCS, ROOT, SNIPPETS
 
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>(?:https?:)?//[^'")\s]+)""")
 
@@ -118,6 +118,8 @@ CLOSED_DETAILS = re.compile(r"<details(?![^>]*\bopen\b)[^>]*>.*?</details>", re.
 def test_no_page_lays_out_a_long_table_before_it_is_opened(site: Path):
     """A phone styles and lays out every open table cell before the page answers a tap;
     long recorded tables go in a closed <details> (CONTRIBUTING.md, "Tables on phones")."""
+    rule = f"at most {OPEN_TABLE_CELLS} table cells"
+    assert rule in (ROOT / "CONTRIBUTING.md").read_text("utf-8"), f"CONTRIBUTING: say {rule!r}"
     long = []
     for html in pages(site):
         cells = len(re.findall(r"<td\b", CLOSED_DETAILS.sub("", html.read_text("utf-8"))))
