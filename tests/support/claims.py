@@ -17,28 +17,33 @@ def _prints(node: ast.AST) -> bool:
     )
 
 
-def snippet_namespace(snippet: str, demo: bool = False) -> dict:
-    """Run a snippet's ```python block and return its global names.
+def _is_definition(node: ast.AST) -> bool:
+    return isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.ClassDef) or (
+        isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple)
+    )
 
-    `snippet` is a path relative to snippets/ ("guide/frameworks/x.md"). Without
-    `demo`, top-level statements that print (the demonstration a reader sees) are
-    left out; imports, definitions and set-up run as written. With `demo`, the
-    whole block runs and what it prints is discarded.
-    """
+
+def _run(snippet: str, keep) -> dict:
+    """The global names of a snippet's ```python block, run with only the top-level
+    statements `keep` accepts; what it prints is discarded."""
     path = SNIPPETS / snippet
     block = re.search(r"```python\n(.*?)\n```", path.read_text(), re.S)
     assert block, f"{path.relative_to(ROOT)}: no ```python block"
     tree = ast.parse(block.group(1))
-    if not demo:
-        tree.body = [
-            node
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.ClassDef) or not _prints(node)
-        ]
+    tree.body = [node for node in tree.body if keep(node)]
     namespace: dict = {"__name__": f"snippet:{snippet}"}
     with contextlib.redirect_stdout(io.StringIO()):
         exec(compile(tree, str(path), "exec"), namespace)
     return namespace
+
+
+def snippet_namespace(snippet: str, demo: bool = False) -> dict:
+    """A snippet's global names (`snippet` relative to snippets/). Without `demo`, the
+    top-level statements that print (the demonstration a reader sees) are left out."""
+    if demo:
+        return _run(snippet, lambda node: True)
+    definition = ast.FunctionDef | ast.ClassDef
+    return _run(snippet, lambda node: isinstance(node, definition) or not _prints(node))
 
 
 def snippet_fixture(snippet: str):
@@ -80,20 +85,9 @@ def params_with(grads, dtype=None) -> list:
 
 
 def snippet_definitions(snippet: str) -> dict:
-    """A snippet's imports, functions, classes and constant assignments only, not its
-    top-level run (which may start processes)."""
-    path = SNIPPETS / snippet
-    tree = ast.parse(re.search(r"```python\n(.*?)\n```", path.read_text(), re.S).group(1))
-    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    tree.body = [
-        node
-        for node in tree.body
-        if isinstance(node, kept)
-        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.Tuple))
-    ]
-    namespace: dict = {"__name__": f"definitions:{snippet}"}
-    exec(compile(tree, str(path), "exec"), namespace)
-    return namespace
+    """A snippet's imports, functions, classes and constants only, not its top-level run
+    (which may start processes)."""
+    return _run(snippet, _is_definition)
 
 
 def on_ranks(work, world: int, timeout: float = 120) -> dict:
