@@ -1,42 +1,29 @@
 """Two costs of clipping at scale, on CPU; docs/beyond/cost.md includes the results.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/clip_at_scale.py           # about 2 minutes
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/clip_at_scale.py --record  # and writes
-                                                   # benchmarks/results/clip_at_scale.md
-
 1. FSDP2: `clip_grad_norm_` on the DTensor gradients of `fully_shard`, 2**20 parameters in
-   N 1-D tensors, on two gloo ranks (`on_ranks`: forked, 127.0.0.1, every wait bounded, no
-   process left behind): its first call (DTensor's sharding propagation not yet cached) and its
-   later calls, against the same clip on plain tensors in one process and the page's
-   `clip_local_shards_` (local shards, one all-reduce), whose norm must be the same.
+   N 1-D tensors, on two gloo ranks: its first call (DTensor's sharding propagation not yet
+   cached) and its later calls, against the same clip on plain tensors in one process and the
+   page's `clip_local_shards_` (local shards, one all-reduce), whose norm must be the same.
 2. `torch.compile` of a function doing `clip_grad_norm_` and an AdamW step, against eager;
    each optimizer in a fresh process with Inductor's caches off, so compiling is cold.
 
-One thread per process. No test asserts a timing.
+One thread per process (run it with OMP_NUM_THREADS=1). No test asserts a timing.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import torch
+from common import CPU, RESULTS, TORCH, child_json, main, seconds
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: tests.support reads the snippet's code
-    sys.path.insert(0, str(ROOT))
-from tests.support.claims import on_ranks, snippet_definitions  # noqa: E402
+from tests.support.claims import on_ranks, snippet_definitions
 
-RESULTS = ROOT / "benchmarks" / "results" / "clip_at_scale.md"
 SNIPPET = "beyond/cost/torchrun_clip_local_shards.md"
 TOTAL, COUNTS, ROUNDS = 2**20, (16, 64, 256, 1024, 2048), 30
 WIDTH, LAYERS, CALLS = 256, 8, 20  # the compiled model: LAYERS x Linear(WIDTH, WIDTH)
+KINDS = ("foreach", "fused")  # the AdamW implementations compiled
 
 
 class Vectors(torch.nn.Module):
@@ -52,11 +39,7 @@ class Vectors(torch.nn.Module):
 
 def first_and_fastest(call) -> tuple[float, float]:
     """Seconds of the first call, and of the fastest of ROUNDS calls after it."""
-    times = []
-    for _ in range(ROUNDS + 1):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
+    times = [seconds(call) for _ in range(ROUNDS + 1)]
     return times[0], min(times[1:])
 
 
@@ -89,8 +72,8 @@ def sharded(rank: int, world: int) -> dict:
     return found
 
 
-def compiled_child(kind: str) -> None:
-    """Prints JSON: fastest per-call seconds eager and compiled, and the first compiled call."""
+def compiled_child(kind: str) -> dict:
+    """Fastest per-call seconds eager and compiled, and the first compiled call's."""
     torch.set_num_threads(1)
 
     def clip_and_step():
@@ -110,9 +93,7 @@ def compiled_child(kind: str) -> None:
     eager, eager_params = clip_and_step()
     compiled, compiled_params = clip_and_step()
     compiled = torch.compile(compiled)
-    start = time.perf_counter()
-    compiled()
-    compile_s = time.perf_counter() - start
+    compile_s = seconds(compiled)
     eager()
     rounds = {eager: [], compiled: []}
     for _ in range(ROUNDS):  # interleaved rounds of CALLS calls each
@@ -123,32 +104,26 @@ def compiled_child(kind: str) -> None:
             times.append((time.perf_counter() - start) / CALLS)
     for a, b in zip(eager_params, compiled_params):  # the same number of steps, the same result
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
-    times = {"eager": min(rounds[eager]), "compiled": min(rounds[compiled])}
-    print(json.dumps({**times, "compile": compile_s}))
-
-
-def compiled(kind: str) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TORCHINDUCTOR_FORCE_DISABLE_CACHES": "1"}
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", kind],
-        capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, f"torch.compile, {kind}:\n{done.stderr}"
-    return json.loads(done.stdout.splitlines()[-1])
+    return {"eager": min(rounds[eager]), "compiled": min(rounds[compiled]), "compile": compile_s}
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def table(plain_times: dict, fsdp: dict, comp: dict, load: float) -> str:
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    version = torch.__version__.split("+")[0]
+def measure() -> str:
+    torch.set_num_threads(1)
+    load = os.getloadavg()[0]
+    plain_times = {count: plain(count) for count in COUNTS}
+    fsdp = on_ranks(sharded, 2, timeout=600)[0]  # rank 0's times
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TORCHINDUCTOR_FORCE_DISABLE_CACHES": "1"}
+    comp = {kind: child_json(__file__, kind, env) for kind in KINDS}
+    machine = f"{CPU}, {os.cpu_count()} cores"
     lines = [
         f"<!-- generated by benchmarks/clip_at_scale.py --record; {machine}, one thread per "
-        f"process, torch {version}; do not edit -->",
+        f"process, torch {TORCH}; do not edit -->",
         "",
-        f"Recorded on {machine} (load average {load:.1f} at the start), torch {version}, one "
+        f"Recorded on {machine} (load average {load:.1f} at the start), torch {TORCH}, one "
         "thread per process, CPU only. Ratios are from one run.",
         "",
         f"FSDP2 (`fully_shard`) on 2 gloo ranks: {TOTAL:,} parameters in N 1-D tensors, "
@@ -195,23 +170,5 @@ def table(plain_times: dict, fsdp: dict, comp: dict, load: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", choices=["foreach", "fused"])
-    parser.add_argument("--record", action="store_true", help=f"write {RESULTS.name}")
-    args = parser.parse_args()
-    if args.child:
-        return compiled_child(args.child)
-    torch.set_num_threads(1)
-    load = os.getloadavg()[0]
-    plain_times = {count: plain(count) for count in COUNTS}
-    fsdp = on_ranks(sharded, 2, timeout=600)[0]  # rank 0's times
-    comp = {kind: compiled(kind) for kind in ("foreach", "fused")}
-    text = table(plain_times, fsdp, comp, load)
-    print(text, end="")
-    if args.record:
-        RESULTS.write_text(text)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, RESULTS / "clip_at_scale.md", KINDS, compiled_child, measure)

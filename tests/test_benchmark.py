@@ -34,34 +34,22 @@ def run_script(*args: str) -> str:
     return done.stdout
 
 
-def tables(markdown: str) -> dict[tuple[str, ...], list[list[str]]]:
-    """The report's Markdown tables, by their header row."""
-    found, current = {}, None
-    for line in markdown.splitlines() + [""]:
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if not line.startswith("| "):
-            current = None
-        elif current is None:
-            current = found.setdefault(tuple(cells), [])
-        elif not cells[0].startswith("---"):
-            current.append(cells)
-    return found
-
-
 def test_quick_run_prints_a_complete_report():
     out = run_script("--quick", "--threads", "1")
     labels = [label for label, _, _ in bench.QUICK_MODELS]
     assert out.startswith("Recorded on: "), f"the report does not name the machine:\n{out}"
     for threads in bench.thread_keys(os.cpu_count() or 1):
         assert f"- Streaming floor, {threads}, " in out, f"no streaming floor, {threads}:\n{out}"
-    operations = tables(out).get(bench.COLUMNS, [])
-    expected = [[label, f"`{op}`"] for label in labels for op in bench.OPERATIONS]
+    rows = [tuple(line[2:-2].split(" | ")) for line in out.splitlines() if line.startswith("| ")]
+    assert {bench.COLUMNS, bench.SUMMARY_COLUMNS} <= set(rows), f"table headers:\n{out}"
+    operations = [row for row in rows if row[1].startswith("`")]
+    expected = [(label, f"`{op}`") for label in labels for op in bench.OPERATIONS]
     assert [row[:2] for row in operations] == expected, f"operations table:\n{out}"
     for row in operations:
         numbers = [float(cell) for cell in row[3:]]
         assert re.fullmatch(r"[\d.]+ (s|ms|µs)", row[2]), f"{row}: no time"
         assert all(math.isfinite(x) and x > 0 for x in numbers), f"{row}: not a ratio"
-    summary = tables(out).get(bench.SUMMARY_COLUMNS, [])
+    summary = rows[rows.index(bench.SUMMARY_COLUMNS) + 2 :]  # the last table
     assert [row[0] for row in summary] == labels, f"no bytes summary per model:\n{out}"
     for label in labels:
         assert f"- Kernel floor, {label} (" in out, f"no kernel floor for {label}:\n{out}"
@@ -74,8 +62,8 @@ def test_quick_run_prints_a_complete_report():
 
 
 def test_recorded_json_has_every_field_the_page_uses():
-    results = json.loads(bench.RESULTS.read_text(encoding="utf-8"))
-    machine, where = results["machine"], bench.RESULTS.name
+    results = json.loads(bench.JSON.read_text(encoding="utf-8"))
+    machine, where = results["machine"], bench.JSON.name
     for key in ("cpu", "logical_cores", "torch_threads", "torch", "python", "date", "caches"):
         assert machine.get(key) not in (None, "", []), f"{where}: no machine {key}. {REDO}"
     for key in ("load_average_at_end", "run_wall_s", "run_cpu_s", "note"):
@@ -108,12 +96,11 @@ def test_recorded_json_has_every_field_the_page_uses():
 
 def test_committed_report_and_plots_are_what_the_json_renders_to(tmp_path):
     table, plot = tmp_path / "report.md", tmp_path / "plot.svg"
-    run_script("--render", str(bench.RESULTS), "--table", str(table), "--plot", str(plot))
-    for fresh, committed in [(table, bench.TABLE), (plot, bench.PLOT)] + [
-        (tmp_path / "plot-dark.svg", bench.PLOT.with_name("clip_cost-dark.svg"))
-    ]:
+    run_script("--render", str(bench.JSON), "--table", str(table), "--plot", str(plot))
+    dark = tmp_path / "plot-dark.svg", bench.PLOT.with_name("clip_cost-dark.svg")
+    for fresh, committed in [(table, bench.TABLE), (plot, bench.PLOT), dark]:
         assert fresh.read_bytes() == committed.read_bytes(), (
-            f"{committed.relative_to(ROOT)} is not what {bench.RESULTS.name} renders to. {REDO}"
+            f"{committed.relative_to(ROOT)} is not what {bench.JSON.name} renders to. {REDO}"
         )
 
 
@@ -134,13 +121,8 @@ def test_clip_in_the_fused_step_equals_clip_grad_norm_then_the_step():
         clipped += bool(norm > bench.MAX_NORM)
         where = f"{bench.CLIP_IN_STEP!r}, step {step} (gradient norm {norm:.3f})"
         assert_close(folded_norm, norm, msg=f"{where}: the returned norm differs")
-        for p, q in zip(plain.params, folded.params):
-            pairs = [(q, p), (q.grad, p.grad)]
-            pairs += [
-                (folded.fused.state[q][k], plain.fused.state[p][k])
-                for k in ("exp_avg", "exp_avg_sq")
-            ]
-            for mine, theirs in pairs:
-                assert_close(mine, theirs, msg=lambda m: f"{where}: {m}")
+        for p, q in zip(plain.params, folded.params):  # parameter, gradient, AdamW state
+            mine, theirs = (q, q.grad, folded.fused.state[q]), (p, p.grad, plain.fused.state[p])
+            assert_close(mine, theirs, msg=lambda m: f"{where}: {m}")
         assert not hasattr(folded.fused, "grad_scale"), f"{where}: grad_scale left set"
     assert clipped == 3, f"the test meant 3 of its 5 steps to clip; {clipped} did"
