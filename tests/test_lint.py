@@ -30,17 +30,14 @@ def test_project_python_is_formatted_and_lint_free():
 
 
 def test_every_snippet_block_is_formatted_and_lint_free():
-    assert not (problems := ruff("format", "--check", "--config", SNIPPET_CONFIG, "snippets")), (
-        problems
-    )
+    problems = ruff("format", "--check", "--config", SNIPPET_CONFIG, "snippets")
+    assert not problems, problems
     blocks: dict[str, tuple[Path, int]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for path in fences.markdown_files(SNIPPETS):
-            for fence in fences.read_fences(path):
-                if fence.info == "python":
-                    name = f"block_{len(blocks)}.py"
-                    (Path(folder) / name).write_text("\n".join(fence.body) + "\n")
-                    blocks[name] = (path.relative_to(ROOT), fence.line)
+        for path, fence in fences.walk(SNIPPETS, python_only=True):
+            name = f"block_{len(blocks)}.py"
+            (Path(folder) / name).write_text("\n".join(fence.body) + "\n")
+            blocks[name] = (path.relative_to(ROOT), fence.line)
         argv = [sys.executable, "-m", "ruff", "check", "--config", SNIPPET_CONFIG, "--no-cache"]
         argv += ["--output-format", "json", folder]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120)

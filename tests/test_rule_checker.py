@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -32,16 +33,12 @@ def tree(tmp_path: Path) -> Path:
     (tmp_path / "docs" / "experiments").mkdir(parents=True)
     (tmp_path / "snippets" / "topic" / "good.md").write_text(GOOD)
     (tmp_path / "docs" / "topic.md").write_text(PAGE)
-    (tmp_path / "docs" / "experiments" / "nb.py").write_text("# %% [markdown]\n# **Answer:** x.\n")
     return tmp_path
 
 
-def test_a_tree_that_follows_the_rules_passes_them_all(tree):
-    assert all_problems(tree) == []
-
-
 MD, NB, S = "docs/topic.md", "docs/experiments/nb.py", "snippets/topic/good.md"
-CASES = [  # (file, its new text, what each problem says after "file:")
+LATE_SEED = "import torch\nfrom torch import nn as n\nn.Linear(2, 2)\ntorch.manual_seed(0)"
+CASES = [  # (file, its text, what each problem says after "file:", * for any text); tree passes
     (MD, PAGE + "\n```python\nprint(2)\n```\n", "9: a code block is written directly"),
     (MD, PAGE + "\n--8<--\ntopic/good.md\n--8<--\n", "9: write includes on one line", "11: write"),
     (MD, '# Topic\n\n--8<-- "topic/good.md"\n', "1: the page does not open with its answer"),
@@ -50,20 +47,14 @@ CASES = [  # (file, its new text, what each problem says after "file:")
     ("docs/other.md", '# O\n\n!!! success "Answer"\n\n--8<-- "topic/good.md"\n', "5: includes"),
     ("snippets/topic/lonely.md", GOOD, "1: no page includes this snippet"),
     ("snippets/topic/a.csv", "a,b\n", "1: snippets/ holds Markdown snippets only", "1: no page"),
-    (S, "```py\nprint(3)\n```\n", "1: a 'py' fence is neither run nor checked"),
     (S, '```python title="x.py"\nprint(3)\n```\n', "1: a 'python title=\"x.py\"' fence is neither"),
-    (S, "```yaml\nkey: value\n```\n", "1: a 'yaml' fence is neither run nor checked"),
     (S, "<!--pytest.mark.skip-->\n\nWords.\n\n" + GOOD, "1: the marker <!--pytest.mark.skip-->"),
-    (S, "<!--pytest-codeblocks:importorskip(numpy)-->\n" + GOOD, "1: the marker <!--pytest-codebl"),
     (S, "~~~python\nx = 1\n~~~\n", "1: pytest-codeblocks does not collect this block"),
     (S, GOOD.replace("\n2\n", "\n0.800000011920929 0.8 12\n"), "8: 0.800000011920929 looks like"),
     (S, GOOD.replace("\n2\n", f"\n{'x' * 80}\n"), "8: this output line has 80 characters"),
     (S, GOOD.replace("print", f"x = '{'x' * 74}'\nprint"), "2: this code line has 80 characters"),
-    (
-        S,
-        GOOD.replace("print", "if __name__ == '__main__':\n    print"),
-        "2: pytest-codeblocks runs",
-    ),
+    (S, GOOD.replace("print", "if __name__ == '__main__':\n print"), "2: pytest-codeblocks runs"),
+    (S, GOOD.replace("print", LATE_SEED + "\nprint"), "4: * before it seeds (torch.nn.Linear)"),
 ]
 
 
@@ -74,41 +65,14 @@ def test_each_mistake_is_named_at_its_file_and_line(tree, name, text, expected):
     (tree / name).write_text(text)
     found = all_problems(tree)
     assert len(found) == len(expected), found
-    assert all(any(p.startswith(f"{name}:{e}") for p in found) for e in expected), found
-
-
-SEEDING = {  # a block (parsed, not run): the draw its problem names, None where it seeds in time
-    "from torch import randn\nx = randn(2)": "torch.randn",
-    "import torch.nn.functional as F\nF.dropout(x)": "torch.nn.functional.dropout",
-    "from torch import nn\nlayer = nn.Linear(2, 2)": "torch.nn.Linear",
-    "import torch\ntorch.nn.init.xavier_uniform_(w)": "torch.nn.init.",
-    "import torch\nw.normal_()\ntorch.manual_seed(0)": "before it seeds (.normal_)",
-    "import numpy as np\nnp.random.seed(0)\nnp.random.default_rng()": "default_rng() without a",
-    "import torch\ndef f():\n    return torch.randn(2)\ntorch.manual_seed(0)\nf()": None,
-    "import numpy as np\nnp.random.default_rng(0).normal()": None,
-}
-
-
-@pytest.mark.parametrize(("code", "draw"), SEEDING.items())
-def test_the_seeding_rule_reads_names_as_imported(tree, code, draw):
-    (tree / S).write_text(f"```python\n{code}\n```\n")
-    problems = fences.unseeded_snippets(tree / "docs", tree / "snippets")
-    assert [draw in p for p in problems] == ([True] if draw else []), problems
-    if draw and draw.startswith("torch."):  # seeding first fixes it
-        (tree / S).write_text(f"```python\nimport torch\ntorch.manual_seed(0)\n{code}\n```\n")
-        assert fences.unseeded_snippets(tree / "docs", tree / "snippets") == []
+    assert all(any(fnmatchcase(p, f"{name}:{e}*") for p in found) for e in expected), found
 
 
 def run_pytest_on(*paths: Path, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull]
-    return subprocess.run(
-        [*argv, "--codeblocks", "-p", "tests.support.guards", *options, *map(str, paths)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    argv += ["--codeblocks", "-p", "tests.support.guards", *options, *map(str, paths)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
 def snippet(folder: Path, name: str, code: str, output: str | None = "2") -> Path:
@@ -169,16 +133,6 @@ def test_update_outputs_rewrites_a_wrong_output_and_adds_a_missing_one(tmp_path)
     assert run_pytest_on(drifted, missing).returncode == 0
 
 
-def test_a_torchrun_snippet_runs_under_torchrun_and_rank_0s_output_is_checked(tmp_path):
-    code = (
-        "# torchrun --nproc-per-node 2 hello.py\nimport datetime\nimport torch.distributed as dist\n"
-        "dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=60))\n"
-        "if dist.get_rank() == 0:\n    print(dist.get_world_size())\ndist.destroy_process_group()"
-    )
-    done = run_pytest_on(snippet(tmp_path, "hello.md", code))
-    assert done.returncode == 0, done.stdout
-
-
 def test_an_output_that_differs_on_another_cpu_path_says_not_to_record_it(monkeypatch, tmp_path):
     for name in ("ATEN_CPU_CAPABILITY", "MKL_CBWR"):
         monkeypatch.delenv(name, raising=False)
@@ -189,12 +143,10 @@ def test_an_output_that_differs_on_another_cpu_path_says_not_to_record_it(monkey
     assert advice.startswith("This output differs here from what was recorded, and you did not")
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
     advice = snippet_runner.what_to_do(tmp_path / "a.md", "make outputs")
-    assert (
-        advice.startswith("This output differs on another CPU path") and "Do not record" in advice
-    )
+    assert advice.startswith("This output differs on another CPU path"), advice
 
 
-def test_the_network_is_blocked_here_and_in_every_python_child():
+def test_the_network_is_blocked_here_and_in_every_python_child_but_loopback_is_not():
     with pytest.raises(NetworkBlockedError, match="blocks network access"):
         socket.create_connection(("203.0.113.7", 80), timeout=1)
     with pytest.raises(NetworkBlockedError):
@@ -204,11 +156,7 @@ def test_the_network_is_blocked_here_and_in_every_python_child():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1 and "NetworkBlockedError" in done.stderr, done.stderr
-
-
-def test_loopback_stays_reachable():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
-        with socket.create_connection(server.getsockname(), timeout=5):
-            pass
+        socket.create_connection(server.getsockname(), timeout=5).close()

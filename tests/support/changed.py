@@ -1,10 +1,5 @@
-"""Which snippets a contributor changed: `python -m tests.support.changed` prints them.
-
-Changed means different from the merge base with the branch's upstream (or, on a
-branch other than main without one, with the local main), committed or not, plus
-new files. Where no base is known it prints `all`: every snippet is then checked,
-never silently none. `make check` and `make outputs` read it.
-"""
+"""`python -m tests.support.changed` prints the snippets changed since the merge base (committed
+or not, new ones too), or `all` where no base is known: never silently none (make check/outputs)."""
 
 from __future__ import annotations
 
@@ -19,9 +14,8 @@ def _git(*args: str) -> str | None:
 
 
 def merge_base() -> str | None:
-    """The commit this work started from, or None where it cannot be known."""
-    upstream = _git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
-    if upstream:
+    """With the upstream, else (on a branch other than main) with the local main; or None."""
+    if upstream := _git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"):
         return _git("merge-base", "HEAD", upstream)
     branch = _git("rev-parse", "--abbrev-ref", "HEAD")
     if branch not in (None, "main", "HEAD") and _git("rev-parse", "--verify", "-q", "main"):
@@ -31,8 +25,7 @@ def merge_base() -> str | None:
 
 def changed_snippets() -> list[str] | None:
     """Snippet files changed since the merge base (None: no base known, check all)."""
-    base = merge_base()
-    if base is None:
+    if (base := merge_base()) is None:
         return None
     diff = _git("diff", "--name-only", base, "--", "snippets") or ""
     new = _git("ls-files", "--others", "--exclude-standard", "snippets") or ""

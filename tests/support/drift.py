@@ -1,10 +1,6 @@
-"""Version stamps and source links on the pages that no longer match constraints.txt.
+"""Stamps ("as of <Name> <version>", may wrap) and source links that constraints.txt contradicts.
 
-A page names the version a claim about another library was checked against as
-"as of <Name> <version>" (a stamp may wrap across lines), and links that library's
-source at the pinned tag. Pages are docs/**/*.md and the Markdown cells of the
-notebooks docs/experiments/*.py.
-"""
+Pages are docs/**/*.md and the Markdown cells of the notebooks docs/experiments/*.py."""
 
 from __future__ import annotations
 
@@ -59,7 +55,8 @@ def page_text(page: Path) -> list[tuple[int, str]]:
     return prose
 
 
-def _message(where: str, stamp: str, name: str, version: str, pins: dict[str, str]) -> str | None:
+def _message(where: str, found: re.Match, pins: dict[str, str]) -> str | None:
+    name, version, stamp = found["name"], found["version"], " ".join(found[0].split())
     if name in NAMES and not version.startswith("v"):
         package, pinned = NAMES[name], pins.get(normalise(NAMES[name]))
         if pinned is None:
@@ -87,10 +84,10 @@ def _message(where: str, stamp: str, name: str, version: str, pins: dict[str, st
             f"({', '.join(NAMES)}). Cite it as read from <repo> <file> at <tag or commit> and "
             "say the claim is read, not run; or pin the library and use its stamp name."
         )
-    return None
 
 
-def _link_message(where: str, repo: str, ref: str, pins: dict[str, str]) -> str | None:
+def _link_message(where: str, link: re.Match, pins: dict[str, str]) -> str | None:
+    repo, ref = link["repo"], link["ref"]
     package, tag_form = REPOS[repo]
     tag = tag_form.format(pins.get(normalise(package), "<pin>"))
     if ref == tag or re.fullmatch(r"[0-9a-f]{7,40}", ref):
@@ -100,7 +97,6 @@ def _link_message(where: str, repo: str, ref: str, pins: dict[str, str]) -> str 
             f"{where}: links {repo} at {ref!r}, but the site checks {package} at its pin: "
             f"link the tag {tag} (or the commit read), after checking the sentence against it."
         )
-    return None
 
 
 def stale_stamps(root: Path) -> list[str]:
@@ -110,17 +106,12 @@ def stale_stamps(root: Path) -> list[str]:
     for page in sorted([*(root / "docs").rglob("*.md"), *(root / "docs/experiments").glob("*.py")]):
         prose = page_text(page)
         name = page.relative_to(root).as_posix()
-        starts = [0]  # where each prose line starts in the joined text
-        for _, line in prose:
-            starts.append(starts[-1] + len(line) + 1)
-        for found in CANDIDATE.finditer("\n".join(line for _, line in prose)):
-            index = sum(1 for start in starts[1:] if start <= found.start())
-            stamp = " ".join(found[0].split())
-            where = f"{name}:{prose[index][0]}"
-            problems.append(_message(where, stamp, found["name"], found["version"], pins))
+        text = "\n".join(line for _, line in prose)
+        for found in CANDIDATE.finditer(text):
+            number = prose[text.count("\n", 0, found.start())][0]
+            problems.append(_message(f"{name}:{number}", found, pins))
         for number, line in prose:
             for link in SOURCE_LINK.finditer(line):
                 if link["repo"] in REPOS:
-                    where = f"{name}:{number}"
-                    problems.append(_link_message(where, link["repo"], link["ref"], pins))
+                    problems.append(_link_message(f"{name}:{number}", link, pins))
     return [p for p in problems if p]

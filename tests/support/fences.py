@@ -1,13 +1,12 @@
-"""The snippet, prose and page rules of CONTRIBUTING.md (RULES, at the end, and unrun_fences).
+"""CONTRIBUTING.md's snippet, prose and page rules (RULES, at the end, and unrun_fences).
 
-Each returns a list of messages, empty when all is well; each message starts with
-``path:line:`` and says what to do.
-"""
+Each returns (or yields) its messages, none when all is well: ``path:line:`` and what to do."""
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from pytest_codeblocks.main import extract_from_file
 RUNNABLE = ("python", "sh", "bash")
 OPENING = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 MARKER = re.compile(r"^<!--[-\s]*(?P<what>pytest-codeblocks:.*?|pytest\.mark\..*?)[-\s]*-->$")
-EXPECTED_OUTPUT = tuple(f"pytest-codeblocks:expected-output{s}" for s in ("", "-ignore-whitespace"))
+EXPECTED_OUTPUT = "pytest-codeblocks:expected-output"
 INCLUDE = re.compile(
     r"""^\s*(?P<escape>;?)--8<--\s*(?:(?P<quote>["'])(?P<target>.*?)(?P=quote))?\s*$"""
 )
@@ -81,8 +80,7 @@ def _is_random(name: str) -> bool:
 
 
 def randomness_and_seeds(code: str) -> tuple[list[tuple[int, str]], list[int]]:
-    """(line, name) of each draw at the block's top level (a def or class body runs
-    when called), and the lines where it seeds."""
+    """(line, name) of each draw outside a def or class body, and the lines where it seeds."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -114,19 +112,14 @@ def randomness_and_seeds(code: str) -> tuple[list[tuple[int, str]], list[int]]:
 
 @dataclass(frozen=True)
 class Fence:
-    path: Path
     line: int  # of the opening fence, 1-based
     info: str  # "python", 'text title="Output"', ...
     body: tuple[str, ...]
     marker: str | None  # the pytest-codeblocks / pytest.mark comment above it, if any
 
     @property
-    def is_runnable(self) -> bool:
-        return self.info in RUNNABLE
-
-    @property
     def is_expected_output(self) -> bool:
-        return self.marker in EXPECTED_OUTPUT
+        return self.marker == EXPECTED_OUTPUT
 
 
 def read_fences(path: Path) -> list[Fence]:
@@ -147,13 +140,21 @@ def read_fences(path: Path) -> list[Fence]:
         if end is None:
             raise ValueError(f"{path}:{index + 1}: this fence is never closed; close it.")
         body = tuple(lines[index + 1 : end])
-        fences.append(Fence(path, index + 1, opening["info"].strip(), body, marker))
+        fences.append(Fence(index + 1, opening["info"].strip(), body, marker))
         marker, index = None, end + 1
     return fences
 
 
 def markdown_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.md"))
+
+
+def walk(folder: Path, python_only: bool = False) -> Iterator[tuple[Path, Fence]]:
+    """(path, fence) for each fence under folder; python_only: code blocks, not outputs."""
+    for path in markdown_files(folder):
+        for fence in read_fences(path):
+            if not python_only or (fence.info == "python" and not fence.is_expected_output):
+                yield path, fence
 
 
 def includes(page: Path) -> list[tuple[int, str | None]]:
@@ -178,7 +179,7 @@ def inline_code_blocks(docs: Path, snippets: Path) -> list[str]:
         f"{page}:{fence.line}: a code block is written directly in this page. Move it to "
         "snippets/<topic>/<idea>.md (with its expected output) and put "
         '--8<-- "<topic>/<idea>.md" in the page instead.'
-        for page, fence in _fences(docs)
+        for page, fence in walk(docs)
     ]
 
 
@@ -193,22 +194,19 @@ def unreadable_includes(docs: Path, snippets: Path) -> list[str]:
     ]
 
 
-def misplaced_snippets(docs: Path, snippets: Path) -> list[str]:
+def misplaced_snippets(docs: Path, snippets: Path) -> Iterator[str]:
     """docs/guide/the-math.md includes snippets/guide/the-math/*.md only."""
-    problems = []
     for page in markdown_files(docs):
         folder = page.relative_to(docs).with_suffix("").as_posix()
-        if folder == "index" or folder.endswith("/index"):
-            folder = folder.removesuffix("index").rstrip("/") or "home"
+        folder = re.sub(r"(^|/)index$", "", folder) or "home"
         for line, target in includes(page):
-            if target and not target.startswith(GENERATED_INCLUDES):
-                if target.rsplit("/", 1)[0] != folder:
-                    problems.append(
-                        f'{page}:{line}: includes "{target}", but this page\'s snippets live in '
-                        f"snippets/{folder}/. Move the file there (git mv) and include "
-                        f'"{folder}/{target.rsplit("/", 1)[-1]}".'
-                    )
-    return problems
+            home, _, name = (target or "").rpartition("/")
+            if target and not target.startswith(GENERATED_INCLUDES) and home != folder:
+                yield (
+                    f'{page}:{line}: includes "{target}", but this page\'s snippets live in '
+                    f"snippets/{folder}/. Move the file there (git mv) and include "
+                    f'"{folder}/{name}".'
+                )
 
 
 def orphan_snippets(docs: Path, snippets: Path) -> list[str]:
@@ -233,7 +231,7 @@ def unrun_fences(path: Path) -> list[str]:
     problems = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         found = MARKER.match(line.strip())
-        if found and found["what"] not in EXPECTED_OUTPUT:
+        if found and found["what"] != EXPECTED_OUTPUT:
             problems.append(
                 f"{path}:{number}: the marker <!--{found['what']}--> skips, continues or excuses "
                 "a block. Every snippet must run on its own and pass; remove the marker."
@@ -243,9 +241,9 @@ def unrun_fences(path: Path) -> list[str]:
     except RuntimeError as error:
         return [*problems, f"{path}:1: pytest-codeblocks cannot read this file: {error}"]
     for fence in read_fences(path):
-        if fence.is_expected_output or (fence.is_runnable and fence.line in collected):
+        if fence.is_expected_output or fence.line in collected:  # collected: runnable only
             continue
-        if fence.is_runnable:
+        if fence.info in RUNNABLE:
             problems.append(
                 f"{path}:{fence.line}: pytest-codeblocks does not collect this block, so it "
                 "would be silently skipped. Open it with ```python (backticks, not ~~~)."
@@ -260,31 +258,18 @@ def unrun_fences(path: Path) -> list[str]:
     return problems
 
 
-def _fences(folder: Path, python_only: bool = False):
-    for path in markdown_files(folder):
-        for fence in read_fences(path):
-            if not python_only or (fence.info == "python" and not fence.is_expected_output):
-                yield path, fence
-
-
-def unseeded_snippets(docs: Path, snippets: Path) -> list[str]:
-    problems = []
-    for path, fence in _fences(snippets, python_only=True):
+def unseeded_snippets(docs: Path, snippets: Path) -> Iterator[str]:
+    for path, fence in walk(snippets, python_only=True):
         draws, seeds = randomness_and_seeds("\n".join(fence.body))
-        early = [
-            (line, name)
-            for line, name in draws
-            if not seeds or line < seeds[0] or name.endswith("without a seed")
-        ]
-        if early:
-            line, name = early[0]
-            problems.append(
-                f"{path}:{fence.line + line}: this block draws random numbers (or initialises "
-                f"layers) {'before it seeds' if seeds else 'without seeding'} ({name}); call "
-                "torch.manual_seed(0) (or the library's seed) first so its output is the same "
-                "on every run."
-            )
-    return problems
+        for line, name in draws:  # the first one drawn before the seed, if any
+            if not seeds or line < seeds[0] or name.endswith("without a seed"):
+                yield (
+                    f"{path}:{fence.line + line}: this block draws random numbers (or initialises "
+                    f"layers) {'before it seeds' if seeds else 'without seeding'} ({name}); call "
+                    "torch.manual_seed(0) (or the library's seed) first so its output is the same "
+                    "on every run."
+                )
+                break
 
 
 def main_guards(docs: Path, snippets: Path) -> list[str]:
@@ -292,7 +277,7 @@ def main_guards(docs: Path, snippets: Path) -> list[str]:
         f"{path}:{fence.line + offset}: pytest-codeblocks runs blocks with __name__ != "
         "'__main__', so code under this guard never runs in the tests. Call the code directly "
         "(for processes, use a 'fork' start method or a subprocess)."
-        for path, fence in _fences(snippets, python_only=True)
+        for path, fence in walk(snippets, python_only=True)
         for offset, line in enumerate(fence.body, 1)
         if re.match(r"\s*if\s+__name__\s*==", line)
     ]
@@ -312,7 +297,7 @@ def unrounded_outputs(docs: Path, snippets: Path) -> list[str]:
         f"{path}:{fence.line + offset}: {found[0]} looks like an unrounded float; its last "
         'digits differ between CPUs and thread counts. Print it rounded (f"{x:.4f}", or '
         "round(x, 4) inside a list) and update the output."
-        for path, fence in _fences(snippets)
+        for path, fence in walk(snippets)
         if fence.is_expected_output
         for offset, line in enumerate(fence.body, 1)
         for found in UNROUNDED.finditer(line)
@@ -333,7 +318,7 @@ def long_lines(docs: Path, snippets: Path) -> list[str]:
             else f"code line has {len(line)} characters; readers see {MAX_COLUMNS} without "
             "scrolling. Run `make format`; if a string is too long, split it."
         )
-        for path, fence in _fences(snippets)
+        for path, fence in walk(snippets)
         for offset, line in enumerate(fence.body, 1)
         if len(line) > MAX_COLUMNS
     ]
@@ -363,31 +348,25 @@ def _printed(value: str, outputs: str) -> bool:
     )
 
 
-def stale_prose_numbers(docs: Path, snippets: Path) -> list[str]:
-    problems = []
+def stale_prose_numbers(docs: Path, snippets: Path) -> Iterator[str]:
     for page in markdown_files(docs):
         lines = page.read_text(encoding="utf-8").splitlines()
-        printed: dict[int, str] = {}  # the output of each include, by line
+        # What each include prints, by its line; a generated table's is negated (above all).
+        printed: dict[int, str] = {}
+        for number, target in includes(page):
+            if not target or not (path := include_path(snippets, target)).is_file():
+                continue
+            if target.startswith(GENERATED_INCLUDES):
+                printed[-number] = path.read_text(encoding="utf-8")
+            else:
+                outputs = ["\n".join(f.body) for f in read_fences(path) if f.is_expected_output]
+                printed[number] = "\n".join(outputs)
+        headings = [n for n, line in enumerate(lines, 1) if line.startswith("#")] + [len(lines) + 1]
         for number, line in enumerate(lines, 1):
-            include = INCLUDE.match(line)
-            if include and include["target"]:
-                path = include_path(snippets, include["target"])
-                if path.is_file() and include["target"].startswith(GENERATED_INCLUDES):
-                    printed[number] = path.read_text(encoding="utf-8")
-                elif path.is_file():
-                    printed[number] = "\n".join(
-                        "\n".join(f.body) for f in read_fences(path) if f.is_expected_output
-                    )
-        headings = [n for n, line in enumerate(lines, 1) if line.startswith("#")]
-        headings.append(len(lines) + 1)
-        for number, line in enumerate(lines, 1):
-            if number in printed or line.startswith("#") or "--8<--" in line:
+            if line.startswith("#") or "--8<--" in line:
                 continue
             section_end = next(h for h in headings if h > number)
-            # A generated table (GENERATED_INCLUDES) may be cited anywhere on its page.
-            above = [
-                o for n, o in printed.items() if n < number or GENERATED_INCLUDES in lines[n - 1]
-            ]
+            above = [o for n, o in printed.items() if n < number]
             below = [o for n, o in printed.items() if number < n < section_end][:1]
             if not above and not below:
                 continue
@@ -395,35 +374,33 @@ def stale_prose_numbers(docs: Path, snippets: Path) -> list[str]:
             for found in PROSE_NUMBER.finditer(prose):
                 value = found[0]
                 if (
-                    _significant_digits(re.sub(SEP, "", value).split("e")[0]) < 3
+                    _significant_digits(re.sub(SEP, "", value)) < 3
                     or WORKED_OUT.search(prose[: found.start()])
                     or re.match(r"\s*[=≈]", prose[found.end() :])
                     or _printed(value, "\n".join(above + below))
                 ):
                     continue
-                problems.append(
+                yield (
                     f"{page}:{number}: says {value}, which neither the snippet after it in this "
                     "section nor any included above it prints (to that precision). Copy it from "
                     "the snippet's checked output, or update the sentence when `make outputs` "
                     "changed the output. A value worked out in the sentence stands next to its "
                     "= or ≈."
                 )
-    return problems
 
 
 ANSWER_BOX = '!!! success "Answer"'
 NOTEBOOK_ANSWER = "**Answer:**"
 
 
-def pages_without_an_answer(docs: Path, snippets: Path) -> list[str]:
-    problems = []
+def pages_without_an_answer(docs: Path, snippets: Path) -> Iterator[str]:
     for page in markdown_files(docs):
         lines = page.read_text(encoding="utf-8").splitlines()
         if lines and lines[0] == "---":  # front matter
             lines = lines[lines.index("---", 1) + 1 :] if "---" in lines[1:] else []
         body = [line for line in lines if line.strip()]
         if len(body) < 2 or not body[0].startswith("# ") or body[1].strip() != ANSWER_BOX:
-            problems.append(
+            yield (
                 f"{page}:1: the page does not open with its answer. Right under the `# Title`, "
                 f"put `{ANSWER_BOX}` and, indented, one to three sentences and (for a page "
                 'about doing something) the include of a short snippet (CONTRIBUTING.md, "Answer '
@@ -434,12 +411,11 @@ def pages_without_an_answer(docs: Path, snippets: Path) -> list[str]:
         first = re.search(r"^# %% \[markdown\][^\n]*\n(.*?)(?=^# %%|\Z)", text, re.M | re.S)
         cell = [line[2:] for line in (first[1] if first else "").splitlines() if line.strip()]
         if not any(line.startswith(NOTEBOOK_ANSWER) for line in cell[:3]):
-            problems.append(
+            yield (
                 f"{notebook}:1: the notebook's first Markdown cell does not open with "
                 f"{NOTEBOOK_ANSWER!r}: start it with the experiment's conclusion in one to three "
                 'sentences (CONTRIBUTING.md, "Answer first").'
             )
-    return problems
 
 
 # Each takes (docs, snippets). Two rules run as each snippet's own items (guards.py):

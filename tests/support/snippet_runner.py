@@ -1,10 +1,7 @@
 """Runs one block of snippets/ for pytest-codeblocks (guards.py swaps it in for the plugin's own).
 
-The block runs in an empty folder and must leave it empty; a failure names the snippet's
-file, line and exception, a wrong output shows a diff. A block that imports a library
-which starts threads runs in its own process (a later fork could deadlock); one whose first
-line is `# torchrun --nproc-per-node N <name>.py` runs as that command. With
-`--update-outputs` a wrong or missing output is rewritten.
+A block runs in an empty folder it must leave empty, in its own process if it imports a library
+that starts threads (a later fork could deadlock), and under torchrun if its first line says so.
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ import difflib
 import io
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,7 +18,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from tests.support import fences
+from tests.support import changed, fences
 from tests.support.paths import ROOT
 
 ISOLATED = re.compile(
@@ -30,7 +26,7 @@ ISOLATED = re.compile(
     r"pytorch_lightning|deepspeed|accelerate|zclip|opacus)\b",
     re.M,
 )
-# Runs the block read from stdin, compiled with its snippet's path and line numbers.
+# Runs the block from stdin, compiled with its snippet's path and line numbers.
 LAUNCHER = (
     "import sys\ncode = '\\n' * int(sys.argv[2]) + sys.stdin.read()\n"
     "exec(compile(code, sys.argv[1], 'exec'), {'__MODULE__': '__main__'})"
@@ -75,11 +71,9 @@ SHUTDOWN_ABORT = (
 )
 
 
-def _run(argv: list[str] | str, path: Path, line: int, cwd: Path, **kwargs) -> str:
+def _run(argv: list[str] | str, path: Path, line: int, **kwargs) -> str:
     try:
-        done = subprocess.run(
-            argv, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S, **kwargs
-        )
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, **kwargs)
     except subprocess.TimeoutExpired as expired:
         raise SnippetFailure(
             f"{where(path, line)}: the block did not finish in {TIMEOUT_S} s. Bound every wait "
@@ -98,37 +92,36 @@ def _run(argv: list[str] | str, path: Path, line: int, cwd: Path, **kwargs) -> s
     return done.stdout
 
 
-def _run_torchrun(code: str, path: Path, fence_line: int, cwd: Path, nproc: str, script: str):
-    (cwd / script).write_text(code, encoding="utf-8")
+def _run_torchrun(code: str, path: Path, line: int, nproc: str, script: str) -> str:
+    Path(script).write_text(code, encoding="utf-8")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = str(sock.getsockname()[1])
     argv = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", nproc]
     argv += ["--master-addr", "127.0.0.1", "--master-port", port, script]
-    output = _run(argv, path, fence_line + 1, cwd, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    (cwd / script).unlink()
+    output = _run(argv, path, line, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    Path(script).unlink()
     return output
 
 
-def _expected_fence(path: Path, fence_line: int) -> fences.Fence | None:
+def _block_and_output(path: Path, fence_line: int) -> tuple:
+    """The fence at fence_line, and the expected-output fence under it, if any."""
     blocks = fences.read_fences(path)
-    for fence, following in zip(blocks, [*blocks[1:], None]):
-        if fence.line == fence_line:
-            return following if following and following.is_expected_output else None
-    return None
+    for block, following in zip(blocks, [*blocks[1:], None]):
+        if block.line == fence_line:
+            return block, following if following and following.is_expected_output else None
+    return None, None
 
 
 def rewrite_output(path: Path, fence_line: int, output: str) -> None:
-    """Replace (or add) the expected-output block under the block at fence_line."""
     lines = path.read_text(encoding="utf-8").splitlines()
     body = output.rstrip("\n").split("\n") if output else []
-    expected = _expected_fence(path, fence_line)
+    block, expected = _block_and_output(path, fence_line)
     if expected is not None:
         lines[expected.line : expected.line + len(expected.body)] = body
     else:
-        block = next(f for f in fences.read_fences(path) if f.line == fence_line)
         after = fence_line + len(block.body) + 1  # just past the closing fence
-        marker = "<!--pytest-codeblocks:expected-output-->"
+        marker = f"<!--{fences.EXPECTED_OUTPUT}-->"
         lines[after:after] = ["", marker, "", '```text title="Output"', *body, "```"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -136,35 +129,29 @@ def rewrite_output(path: Path, fence_line: int, output: str) -> None:
 def run_block(block, path: Path, update: bool) -> bool:
     """Run a pytest-codeblocks CodeBlock; raise SnippetFailure, or say if its output was rewritten."""
     path = Path(path).resolve()
-    workdir = Path(tempfile.mkdtemp(prefix="snippet-"))
-    here = Path.cwd()
-    try:
-        os.chdir(workdir)
+    with (
+        tempfile.TemporaryDirectory(prefix="snippet-", ignore_cleanup_errors=True) as folder,
+        contextlib.chdir(folder),
+    ):
         torchrun = TORCHRUN.match(block.code.split("\n", 1)[0])
         if block.syntax == "python" and torchrun:
-            output = _run_torchrun(block.code, path, block.lineno, workdir, *torchrun.groups())
+            output = _run_torchrun(block.code, path, block.lineno + 1, *torchrun.groups())
         elif block.syntax == "python" and ISOLATED.search(block.code):
             argv = [sys.executable, "-c", LAUNCHER, str(path), str(block.lineno)]
-            output = _run(argv, path, block.lineno + 1, workdir, input=block.code)
+            output = _run(argv, path, block.lineno + 1, input=block.code)
         elif block.syntax == "python":
             output = _exec_python(block.code, path, block.lineno)
         else:
             shell = "/bin/bash" if block.syntax == "bash" else None
-            output = _run(block.code, path, block.lineno + 1, workdir, shell=True, executable=shell)
-        if left := sorted(p.name for p in workdir.iterdir()):
+            output = _run(block.code, path, block.lineno + 1, shell=True, executable=shell)
+        if left := sorted(os.listdir(folder)):
             raise SnippetFailure(
                 f"{where(path, block.lineno)}: the block left files behind ({', '.join(left)}). "
                 "A pasted snippet must not litter the reader's folder: write into a "
                 "tempfile.TemporaryDirectory() and let it clean up."
             )
-    finally:
-        os.chdir(here)
-        shutil.rmtree(workdir, ignore_errors=True)
 
     expected = block.expected_output
-    if expected is not None and block.expected_output_ignore_whitespace:
-        if re.sub(r"\s+", "", expected) == re.sub(r"\s+", "", output):
-            return False
     if expected == output or (expected is None and block.syntax != "python"):
         return False
     if update:
@@ -176,14 +163,10 @@ def run_block(block, path: Path, update: bool) -> bool:
             f"{where(path, block.lineno)}: this block has no expected-output block. Create it "
             f"from what the block prints with `{command}`."
         )
-    fence = _expected_fence(path, block.lineno)
+    fence = _block_and_output(path, block.lineno)[1]
+    lines = expected.splitlines(keepends=True), output.splitlines(keepends=True)
     diff = "".join(
-        difflib.unified_diff(
-            expected.splitlines(keepends=True),
-            output.splitlines(keepends=True),
-            fromfile="expected (in the snippet)",
-            tofile="printed by the block",
-        )
+        difflib.unified_diff(*lines, "expected (in the snippet)", "printed by the block")
     )
     raise SnippetFailure(
         f"{where(path, fence.line if fence else block.lineno)}: the block printed something "
@@ -193,11 +176,8 @@ def run_block(block, path: Path, update: bool) -> bool:
 
 def what_to_do(path: Path, command: str) -> str:
     """Record the new output, unless it differs only on this machine or CPU path."""
-    from tests.support.changed import changed_snippets
-
-    in_repo = ROOT in path.resolve().parents
-    changed = changed_snippets() if in_repo else None
-    untouched = changed is not None and path.resolve().relative_to(ROOT).as_posix() not in changed
+    edited = changed.changed_snippets() if ROOT in path.resolve().parents else None
+    untouched = edited is not None and path.resolve().relative_to(ROOT).as_posix() not in edited
     other_path = "ATEN_CPU_CAPABILITY" in os.environ or "MKL_CBWR" in os.environ
     if not (untouched or other_path):
         return (
