@@ -30,11 +30,6 @@ class _Handler(SimpleHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
-    extensions_map[".json"] = "application/json"
-
-    def __init__(self, *args, cache: dict, **kwargs) -> None:
-        self._cache = cache
-        super().__init__(*args, **kwargs)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         pass
@@ -50,10 +45,7 @@ class _Handler(SimpleHTTPRequestHandler):
         accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
         if not (accepts_gzip and path.suffix in COMPRESSIBLE and path.is_file()):
             return super().send_head()
-        key = (path, path.stat().st_mtime_ns)
-        if key not in self._cache:
-            self._cache[key] = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
-        body = self._cache[key]
+        body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(str(path)))
         self.send_header("Content-Encoding", "gzip")
@@ -71,8 +63,7 @@ def serve(site: Path | str) -> Iterator[str]:
         raise FileNotFoundError(
             f"{site} has no index.html: build the site first (mkdocs build --strict)"
         )
-    handler = partial(_Handler, cache={}, directory=os.fspath(site))
-    server = ThreadingHTTPServer((HOST, 0), handler)
+    server = ThreadingHTTPServer((HOST, 0), partial(_Handler, directory=os.fspath(site)))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
@@ -85,28 +76,19 @@ def serve(site: Path | str) -> Iterator[str]:
 
 
 def page_paths(site: Path | str) -> list[str]:
-    """URL paths of the built pages ('', 'guide/the-math/', ...); not 404.html, whose links
-    assume the site's published URL."""
+    """URL paths of the built pages ('', 'guide/the-math/', ...); not 404.html (its links assume the published URL)."""
     site = Path(site)
-    paths = []
-    for html in sorted(site.rglob("*.html")):
-        relative = html.relative_to(site).as_posix()
-        if relative == "404.html":
-            continue
-        paths.append(relative.removesuffix("index.html"))
-    return paths
+    pages = (html.relative_to(site).as_posix() for html in sorted(site.rglob("*.html")))
+    return [page.removesuffix("index.html") for page in pages if page != "404.html"]
 
 
 def is_local(url: str) -> bool:
     """True when loading ``url`` stays on this machine (127.0.0.1 or an in-page scheme)."""
     parts = urlsplit(url)
-    if parts.scheme in LOCAL_SCHEMES:
-        return True
-    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname == HOST
+    web = parts.scheme in ("http", "https", "ws", "wss")
+    return parts.scheme in LOCAL_SCHEMES or web and parts.hostname == HOST
 
 
-def launch_chromium(playwright, **kwargs):
+def launch_chromium(playwright):
     """Start Debian's Chromium through Playwright with the shared flags (no browser download)."""
-    return playwright.chromium.launch(
-        executable_path=os.fspath(CHROMIUM), args=list(CHROMIUM_ARGS), **kwargs
-    )
+    return playwright.chromium.launch(executable_path=os.fspath(CHROMIUM), args=list(CHROMIUM_ARGS))

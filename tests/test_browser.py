@@ -1,5 +1,4 @@
-"""The built site in Debian's Chromium: every page, then the parts with a behaviour of their
-own. The browser and the server are session fixtures (tests/conftest.py)."""
+"""The built site in Debian's Chromium: every page, then the parts with a behaviour of their own."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from axe_playwright_python.base import AXE_SCRIPT, AxeResults
 from playwright.sync_api import Browser, Page, expect
 
 from scripts.site_server import page_paths
-from tests.support.browser import new_page
+from tests.support.browser import LAPTOP, PHONE, TOUCH, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -25,20 +24,19 @@ AXE_START = "() => { window.axeRun = axe.run(document, {resultTypes: ['violation
 
 @pytest.fixture(scope="module")
 def every_page(browser: Browser, base_url: str, site) -> dict:
-    """Every page loaded in a light and in a dark system scheme, and axe-core run on each.
-    axe's contrast check is slow, so pages are checked side by side, one renderer per core."""
-    paths, problems, violations = page_paths(site), [], []
+    """Every page in a light and a dark system scheme, axe-core run on each, side by side (slow)."""
+    jobs = [(path, system) for path in page_paths(site) for system in SCHEMES]
+    problems, violations = [], []
     width = max(1, (os.cpu_count() or 2) // 2)  # pages at a time, each in both schemes
     with contextlib.ExitStack() as stack:
         tabs = [
-            (system, *stack.enter_context(new_page(browser, color_scheme=system)))
+            stack.enter_context(new_page(browser, color_scheme=system))
             for _ in range(width)
             for system in SCHEMES
         ]
-        for start in range(0, len(paths), width):
-            running = []
-            batch = [path for path in paths[start : start + width] for _ in SCHEMES]
-            for (system, page, watch), path in zip(tabs, batch):
+        for start in range(0, len(jobs), len(tabs)):
+            batch = list(zip(tabs, jobs[start : start + len(tabs)]))
+            for (page, watch), (path, system) in batch:
                 watch.where = f"/{path} ({system})"
                 response = page.goto(base_url + path)
                 if not response or not response.ok:
@@ -48,15 +46,14 @@ def every_page(browser: Browser, base_url: str, site) -> dict:
                     problems.append(f"{watch.where}: drawn in the {shown!r} scheme")
                 page.evaluate(AXE_SCRIPT)
                 page.evaluate(AXE_START)  # runs while the next page loads and is checked
-                running.append((watch.where, page))
-            for where, page in running:
+            for (page, watch), _ in batch:
                 results = AxeResults(page.evaluate("() => window.axeRun"))
                 if results.violations_count:
-                    violations.append(f"{where}:\n{results.generate_report()}")
-        for _, page, watch in tabs:
+                    violations.append(f"{watch.where}:\n{results.generate_report()}")
+        for page, watch in tabs:
             page.wait_for_load_state("networkidle")  # the last pages' late requests
             problems += watch.errors + watch.external
-    return {"pages": len(paths), "problems": problems, "violations": violations}
+    return {"pages": len(jobs) // 2, "problems": problems, "violations": violations}
 
 
 def test_every_page_loads_without_errors_or_external_requests(every_page: dict):
@@ -70,109 +67,6 @@ def test_every_page_loads_without_errors_or_external_requests(every_page: dict):
 def test_every_page_has_no_axe_violations_in_either_scheme(every_page: dict):
     violations = every_page["violations"]
     assert not violations, "axe-core found violations:\n" + "\n".join(violations)
-
-
-@pytest.mark.parametrize("system", SCHEMES)
-def test_a_page_on_a_phone_has_no_axe_violations(browser: Browser, base_url: str, system: str):
-    """On a phone Material shows the navigation drawer's markup (every section's <nav>), which
-    the desktop pass above does not lay out; one page in a nested section stands for all."""
-    phone = {"viewport": {"width": 390, "height": 844}, "color_scheme": system}
-    with new_page(browser, **phone) as (page, _):
-        page.goto(base_url + "training/check-your-run/")
-        page.evaluate(AXE_SCRIPT)
-        results = AxeResults(
-            page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-        )
-    assert not results.violations_count, results.generate_report()
-
-
-# --- a heading reached by a link -----------------------------------------------------------
-
-DEEP_LINKS = (
-    "guide/pytorch-api/#where-the-call-goes-in-the-loop",
-    "training/mixed-precision/#when-the-scaler-skips-a-step",
-)
-
-# Resolves once the page has kept still for ten frames (the browser's scroll to the anchor).
-SCROLL_SETTLED = """() => new Promise(done => {
-  let last = scrollY, still = 0;
-  const frame = () => {
-    [still, last] = [scrollY === last ? still + 1 : 0, scrollY];
-    still >= 10 ? done() : requestAnimationFrame(frame);
-  };
-  requestAnimationFrame(frame);
-})"""
-
-# [left, top, right, bottom] of the heading, the header and the back-to-top button (null
-# while hidden), once the button's fade has ended.
-BOXES = """async id => {
-  const top = document.querySelector('.md-top');
-  await Promise.all(top.getAnimations().map(a => a.finished));
-  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
-  return {heading: box(document.getElementById(id)),
-          header: box(document.querySelector('.md-header')), top: top.hidden ? null : box(top)};
-}"""
-
-
-def overlap(a: list[float], b: list[float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def test_a_heading_reached_by_a_link_is_not_covered(browser: Browser, base_url: str):
-    """docs/assets/site.css gives headings a scroll margin below the header and Material's
-    back-to-top button, which shows when the reader scrolls up."""
-    covered = []
-    for phone in (True, False):
-        size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 900}
-        with new_page(browser, viewport=size, is_mobile=phone, has_touch=phone) as (page, _):
-            for link in DEEP_LINKS:
-                anchor = link.split("#")[1]
-                page.goto(base_url + link)
-                assert page.locator(f"[id='{anchor}']").count() == 1, f"/{link}: no such anchor"
-                page.evaluate(SCROLL_SETTLED)
-                arrived = page.evaluate(BOXES, anchor)
-                assert arrived["heading"][1] < size["height"] / 3, f"/{link} is not scrolled to"
-                page.evaluate("scrollBy(0, -8)")  # a little up: Material shows the button
-                page.wait_for_function("!document.querySelector('.md-top').hidden")
-                up = page.evaluate(BOXES, anchor)
-                for when, boxes in (("on arrival", arrived), ("scrolled up", up)):
-                    covered += [
-                        f"/{link} at {size['width']} px, {when}: by the {name} ({boxes[name]})"
-                        for name in ("header", "top")
-                        if boxes[name] and overlap(boxes["heading"], boxes[name])
-                    ]
-    assert not covered, "a heading reached by a link is covered:\n" + "\n".join(covered)
-
-
-# --- errata verdicts -------------------------------------------------------------------------
-
-# Each verdict cell of the errata: its label's word and kind, its colours, whether it shows.
-VERDICTS = """() => [...document.querySelectorAll('td[data-label="Verdict"]')].map(td => {
-  const label = td.querySelector(':scope > .verdict'), style = label && getComputedStyle(label);
-  return {cell: td.innerText.trim(), word: label?.innerText.trim().toLowerCase(),
-          kind: label?.className.replace('verdict verdict-', ''),
-          colours: label && `${style.color} on ${style.backgroundColor}`,
-          shown: !!label?.getClientRects().length};
-})"""
-
-
-def test_errata_verdicts_are_coloured_labels_that_say_their_word(browser: Browser, base_url: str):
-    """docs/errata.md wraps each verdict in <span class="verdict verdict-KIND">: the word stays
-    its text (what a screen reader reads), the colour repeats it (site.css; axe checks the
-    contrast), on a phone's stacked cards too."""
-    for scheme in SCHEMES:
-        phone = {"width": 390, "height": 844}
-        with new_page(browser, viewport=phone, color_scheme=scheme) as (page, _):
-            page.goto(base_url + "errata/")
-            cells = [c for c in page.evaluate(VERDICTS) if c["cell"] != "As above"]
-        assert len(cells) >= 20, f"only {len(cells)} verdict cells found on /errata/"
-        wrong = [c for c in cells if c.get("word") != c.get("kind") or not c["shown"]]
-        assert not wrong, f"verdicts that are not a shown label of their own kind: {wrong}"
-        colours = {c["kind"]: c["colours"] for c in cells}
-        assert len(set(colours.values())) == len(colours) == 4, f"{scheme}: {colours}"
-
-
-# --- the clipping explorer -----------------------------------------------------------------
 
 
 def norm_clip(g: tuple[float, float], c: float) -> tuple[float, float]:
@@ -210,17 +104,14 @@ def set_threshold_by_keyboard(page: Page, c: float) -> None:
 
 
 def check_numbers(page: Page, g: tuple[float, float], c: float) -> None:
-    """The table and the arrows against the formulas; the page rounds lengths and components
-    to 3 decimals, angles and c to 1."""
+    """The table and the arrows against the formulas (lengths rounded to 3 decimals, angles to 1)."""
     wrong = [] if shown(page, "c") == pytest.approx(c) else [f"c shows {shown(page, 'c')}"]
     for name, v in (("original", g), ("value", value_clip(g, c)), ("norm", norm_clip(g, c))):
         want = {"x": v[0], "y": v[1], "norm" if name == "original" else "length": math.hypot(*v)}
         want |= {} if name == "original" else {"angle": angle(g, v)}
         for what, value in want.items():
-            got, tolerance = (
-                shown(page, f"{name}-{what}"),
-                (0.05 if what == "angle" else 5e-4) + 1e-9,
-            )
+            got = shown(page, f"{name}-{what}")
+            tolerance = (0.05 if what == "angle" else 5e-4) + 1e-9
             if (value is None) != (got is None) or got is not None and abs(got - value) > tolerance:
                 wrong.append(f"{name}-{what}: the page shows {got}, the formula gives {value}")
         line = page.locator(f'[data-draw="{name}"]')  # the arrow, in SVG's y-down coordinates
@@ -232,19 +123,16 @@ def check_numbers(page: Page, g: tuple[float, float], c: float) -> None:
 
 @pytest.fixture(scope="module")
 def explorer(browser: Browser, base_url: str) -> Page:
-    with new_page(browser) as (page, watch):
-        page.goto(base_url + EXPLORER)
+    with new_page(browser, base_url + EXPLORER) as (page, watch):
         yield page
-    assert not watch.errors + watch.external, "\n".join(watch.errors + watch.external)
+    watch.check()
 
 
 @pytest.mark.parametrize(
     ("g", "c"),
     [
         ((4.0, 1.5), 2.0),  # the page's starting example
-        ((4.0, 1.0), 1.0),  # value clipping turns g by 31 degrees
-        ((3.0, 1.0), 1.0),  # the math page's example: 26.57 degrees, length 1.4142
-        ((-3.0, 0.5), 1.0),
+        ((3.0, 1.0), 1.0),  # the math page's example: value clipping turns g by 26.57 degrees
         ((0.3, -0.2), 1.0),  # below the threshold: nothing changes
         ((5.0, -5.0), 0.5),  # a corner: value clipping keeps the direction, length c * sqrt(2)
         ((0.0, 4.0), 2.0),  # on an axis
@@ -262,26 +150,21 @@ def test_explorer_numbers_match_the_formulas(explorer: Page, g, c):
 
 def test_explorer_follows_the_arrow_keys_and_a_pointer_drag(page: Page, base_url: str):
     page.goto(base_url + EXPLORER)
-    handle, gx, gy = (
-        page.locator('[data-role="handle"]'),
-        page.get_by_label("gx ("),
-        page.get_by_label("gy ("),
-    )
+    gx, gy = page.get_by_label("gx ("), page.get_by_label("gy (")
     gy.focus()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
-    expect(handle).to_be_focused()  # the arrow's tip comes right before the inputs
+    expect(page.locator('[data-role="handle"]')).to_be_focused()  # the tip, before the inputs
     for key in ("ArrowLeft", "ArrowLeft", "Shift+ArrowDown", "ArrowDown"):
         page.keyboard.press(key)
     expect(gx).to_have_value("3.8")
     expect(gy).to_have_value("0.4")
     check_numbers(page, (3.8, 0.4), 2.0)
-    box = page.locator('[data-role="plane"]').bounding_box()  # its viewBox: -5.6 .. 5.6
+    box = page.locator('[data-role="plane"]').bounding_box()
 
-    def screen(x: float, y: float) -> tuple[float, float]:
-        return box["x"] + (x + 5.6) / 11.2 * box["width"], box["y"] + (5.6 - y) / 11.2 * box[
-            "height"
-        ]
+    def screen(x: float, y: float) -> tuple[float, float]:  # the plane's viewBox: -5.6 .. 5.6
+        left, top = (x + 5.6) / 11.2, (5.6 - y) / 11.2
+        return box["x"] + left * box["width"], box["y"] + top * box["height"]
 
     page.mouse.move(*screen(3.8, 0.4))
     page.mouse.down()
@@ -293,19 +176,17 @@ def test_explorer_follows_the_arrow_keys_and_a_pointer_drag(page: Page, base_url
 
 
 def test_explorer_reads_without_javascript(browser: Browser, base_url: str):
-    with new_page(browser, java_script_enabled=False) as (page, _):
-        page.goto(base_url + EXPLORER)
+    with new_page(browser, base_url + EXPLORER, java_script_enabled=False) as (page, _):
         expect(page.locator(".clip-explorer__note")).to_be_visible()
         expect(page.locator('[data-role="controls"]')).to_be_hidden()
         check_numbers(page, (4.0, 1.5), 2.0)  # the still example is right too
 
 
 def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
-    """At 360 px it neither scrolls sideways nor shrinks, and a tap sets the gradient; at
-    390 x 844 the plane and its numbers fit one screen, so both show while dragging."""
-    phone = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2}
-    with new_page(browser, **phone, is_mobile=True, has_touch=True) as (page, _):
-        page.goto(base_url + EXPLORER)
+    # At 360 px: no sideways scroll, no shrinking, a tap sets g. At 390 x 844: the plane and
+    # its numbers fit one screen, so both show while dragging.
+    small = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, **TOUCH}
+    with new_page(browser, base_url + EXPLORER, **small) as (page, _):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"the explorer scrolls sideways at 360 px ({width} px)"
         plane = page.locator('[data-role="plane"]')
@@ -314,7 +195,7 @@ def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
         plane.tap(position={"x": box["width"] * 0.25, "y": box["height"] * 0.25})
         gx, gy = (float(page.get_by_label(f"g{a} (").input_value()) for a in "xy")
         check_numbers(page, (gx, gy), 2.0)
-        page.set_viewport_size({"width": 390, "height": 844})
+        page.set_viewport_size(PHONE)
         header = page.locator(".md-header").bounding_box()["height"]
         plane.scroll_into_view_if_needed()
         box, table = plane.bounding_box(), page.locator(".clip-explorer__table").bounding_box()
@@ -326,8 +207,7 @@ def test_explorer_fits_a_phone_screen(browser: Browser, base_url: str):
 
 
 def test_explorer_is_above_the_fold_on_a_laptop(browser: Browser, base_url: str):
-    with new_page(browser, viewport={"width": 1366, "height": 900}) as (page, _):
-        page.goto(base_url + EXPLORER)
+    with new_page(browser, base_url + EXPLORER, viewport=LAPTOP) as (page, _):
         widget = page.locator(".clip-explorer").bounding_box()
         bottom = widget["y"] + widget["height"]
         assert bottom <= 900, (
@@ -336,9 +216,6 @@ def test_explorer_is_above_the_fold_on_a_laptop(browser: Browser, base_url: str)
         )
         labels = page.locator(".clip-explorer__label").all_text_contents()
         assert labels == ["gx", "gy"], f"the axis labels read {labels} (no Unicode subscript y)"
-
-
-# --- the colour scheme -------------------------------------------------------------------------
 
 
 def test_palette_toggle_switches_light_and_dark(page: Page, base_url: str):
@@ -369,8 +246,7 @@ LIGHT = {"media": "(prefers-color-scheme: light)", "scheme": "default", "primary
 def test_the_scheme_is_applied_before_materials_javascript_runs(
     browser: Browser, base_url: str, system: str, stored, expected: str
 ):
-    """docs/overrides/partials/javascripts/palette.html sets the scheme while the page is
-    parsed: with Material's bundle blocked, the body already has it."""
+    # docs/overrides/partials/javascripts/palette.html, run while the page is parsed
     with new_page(browser, color_scheme=system) as (page, _):
         page.route("**/assets/javascripts/bundle.*.min.js", lambda route: route.abort())
         if stored is not None:
@@ -394,10 +270,8 @@ def test_the_scheme_is_applied_before_materials_javascript_runs(
 def test_the_html_classes_material_sets_are_undone_without_material(
     browser: Browser, base_url: str
 ):
-    """docs/overrides/main.html sets `js` and `js-focus-visible` in the head, before Material's
-    script would (and restyle the page); without that script, site.js puts `no-js` back."""
-    with new_page(browser) as (page, _):
-        page.goto(base_url)
+    # docs/overrides/main.html sets them in the head, before Material's script would (restyling)
+    with new_page(browser, base_url) as (page, _):
         classes = set(page.evaluate("document.documentElement.className").split())
         page.route("**/assets/javascripts/bundle.*.min.js", lambda route: route.abort())
         page.goto(base_url + EXPLORER)
@@ -407,3 +281,81 @@ def test_the_html_classes_material_sets_are_undone_without_material(
         f"with Material's script blocked, <html> has the classes {blocked}: "
         "docs/assets/site.js should have put `no-js` back"
     )
+
+
+DEEP_LINKS = (
+    "guide/pytorch-api/#where-the-call-goes-in-the-loop",
+    "training/mixed-precision/#when-the-scaler-skips-a-step",
+)
+
+# Resolves once the page has kept still for ten frames (the browser's scroll to the anchor).
+SCROLL_SETTLED = """() => new Promise(done => {
+  let last = scrollY, still = 0;
+  const frame = () => {
+    [still, last] = [scrollY === last ? still + 1 : 0, scrollY];
+    still >= 10 ? done() : requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+})"""
+
+# [left, top, right, bottom] of the heading, the header and the back-to-top button (null
+# while hidden), once the button's fade has ended.
+BOXES = """async id => {
+  const top = document.querySelector('.md-top');
+  await Promise.all(top.getAnimations().map(a => a.finished));
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  return {heading: box(document.getElementById(id)),
+          header: box(document.querySelector('.md-header')), top: top.hidden ? null : box(top)};
+}"""
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_a_heading_reached_by_a_link_is_not_covered(browser: Browser, base_url: str):
+    # docs/assets/site.css: a scroll margin below the header and the back-to-top button
+    covered = []
+    for size, touch in ((PHONE, TOUCH), (LAPTOP, {})):
+        with new_page(browser, viewport=size, **touch) as (page, _):
+            for link in DEEP_LINKS:
+                anchor = link.split("#")[1]
+                page.goto(base_url + link)
+                assert page.locator(f"[id='{anchor}']").count() == 1, f"/{link}: no such anchor"
+                page.evaluate(SCROLL_SETTLED)
+                arrived = page.evaluate(BOXES, anchor)
+                assert arrived["heading"][1] < size["height"] / 3, f"/{link} is not scrolled to"
+                page.evaluate("scrollBy(0, -8)")  # a little up: Material shows the button
+                page.wait_for_function("!document.querySelector('.md-top').hidden")
+                up = page.evaluate(BOXES, anchor)
+                for when, boxes in (("on arrival", arrived), ("scrolled up", up)):
+                    covered += [
+                        f"/{link} at {size['width']} px, {when}: by the {name} ({boxes[name]})"
+                        for name in ("header", "top")
+                        if boxes[name] and overlap(boxes["heading"], boxes[name])
+                    ]
+    assert not covered, "a heading reached by a link is covered:\n" + "\n".join(covered)
+
+
+# Each verdict cell of the errata: its label's word and kind, its colours, whether it shows.
+VERDICTS = """() => [...document.querySelectorAll('td[data-label="Verdict"]')].map(td => {
+  const label = td.querySelector(':scope > .verdict'), style = label && getComputedStyle(label);
+  return {cell: td.innerText.trim(), word: label?.innerText.trim().toLowerCase(),
+          kind: label?.className.replace('verdict verdict-', ''),
+          colours: label && `${style.color} on ${style.backgroundColor}`,
+          shown: !!label?.getClientRects().length};
+})"""
+
+
+def test_errata_verdicts_are_coloured_labels_that_say_their_word(browser: Browser, base_url: str):
+    # docs/errata.md's <span class="verdict verdict-KIND">: the word is its text, the colour
+    # (site.css) repeats it, on a phone's stacked cards too
+    for scheme in SCHEMES:
+        phone = {"viewport": PHONE, "color_scheme": scheme}
+        with new_page(browser, base_url + "errata/", **phone) as (page, _):
+            cells = [c for c in page.evaluate(VERDICTS) if c["cell"] != "As above"]
+        assert len(cells) >= 20, f"only {len(cells)} verdict cells found on /errata/"
+        wrong = [c for c in cells if c.get("word") != c.get("kind") or not c["shown"]]
+        assert not wrong, f"verdicts that are not a shown label of their own kind: {wrong}"
+        colours = {c["kind"]: c["colours"] for c in cells}
+        assert len(set(colours.values())) == len(colours) == 4, f"{scheme}: {colours}"

@@ -1,23 +1,18 @@
-"""Reading and copying, on every built page at 1366 x 900 (a laptop) and 390 x 844 (a phone):
-no code block scrolls sideways on the laptop, no table is wider than the column on the phone,
-inline code never wraps inside a name, and each page's answer starts on the first screen.
-Hidden tabs and closed <details> are opened first, so their blocks are measured too."""
+"""Reading on every built page at 1366 x 900 (a laptop) and 390 x 844 (a phone), with hidden
+tabs and closed <details> opened first so that their blocks are measured too."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import pytest
 
 from scripts.site_server import page_paths
-from tests.support.browser import new_page
+from tests.support.browser import LAPTOP, PHONE, new_page
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 CHEAT_SHEET = "cheat-sheet/"
 KEY_CALL = "clip_grad_norm_("  # the cheat sheet's call, whose line must fit a phone
+SHOWN_PX = 120  # how much of the answer, and of its block to copy, the first screen shows
 
 SHOW_HIDDEN = """() => {
   const style = document.head.appendChild(document.createElement('style'));
@@ -30,16 +25,14 @@ SHOW_HIDDEN = """() => {
 MEASURE_CODE = """() => {
   const blocks = [];
   for (const pre of document.querySelectorAll('.md-content pre')) {
-    if (pre.closest('.md-sidebar, .md-search, .md-footer')) continue;
     const text = pre.querySelector(':scope > code') || pre;
     if (!text.getClientRects().length) continue;  // not rendered
     const around = pre.parentElement, boxes = [text];
-    if (around && getComputedStyle(around).overflowX !== 'visible') boxes.push(around);
+    if (getComputedStyle(around).overflowX !== 'visible') boxes.push(around);
     const first = text.innerText.split('\\n').find(l => l.trim()) || '';
     const title = around.querySelector(':scope > .filename');
     blocks.push({hidden: Math.max(...boxes.map(b => b.scrollWidth - b.clientWidth)),
-                 first: first.trim().slice(0, 70), title: title ? title.textContent.trim() : '',
-                 notebook: !!pre.closest('.jupyter-wrapper')});
+                 first: first.trim().slice(0, 70), title: title ? title.textContent.trim() : '(untitled)'});
   }
   return blocks;
 }"""
@@ -55,8 +48,7 @@ MEASURE_TABLES = """() => {
 
 # Each place where inline code wraps between two characters of one identifier.
 MEASURE_INLINE = r"""() => {
-  const word = /[A-Za-z0-9_]/;
-  const found = [];
+  const word = /\w/, found = [];
   for (const code of document.querySelectorAll('.md-content code')) {
     if (code.closest('pre') || code.getClientRects().length < 2) continue;
     const chars = [];
@@ -74,7 +66,7 @@ MEASURE_INLINE = r"""() => {
       const a = chars[i - 1], b = chars[i];
       if (b.top > a.top + a.height / 2 && word.test(a.c) && word.test(b.c)) {
         const text = chars.map(x => x.c).join('');
-        found.push({code: text, at: text.slice(0, i) + ' / ' + text.slice(i),
+        found.push({code: text, wraps: text.slice(0, i) + ' / ' + text.slice(i),
                     table: !!code.closest('table')});
       }
     }
@@ -83,20 +75,15 @@ MEASURE_INLINE = r"""() => {
 }"""
 
 # Where the "Answer" box (a notebook's "Answer:" paragraph) and the first code block in it
-# start, in CSS pixels from the top of the page.
+# start, in CSS pixels from the top of the page (null: not found).
 MEASURE_ANSWER = """() => {
   const content = document.querySelector('.md-content');
   const title = [...content.querySelectorAll('.admonition-title')]
     .find(t => t.textContent.trim() === 'Answer');
   const box = title ? title.parentElement : [...content.querySelectorAll('strong')]
     .find(s => s.textContent.trim() === 'Answer:');
-  if (!box) return null;
-  const code = title ? box.querySelector('pre') : null;
-  return {
-    top: box.getBoundingClientRect().top + scrollY,
-    code: code ? code.getBoundingClientRect().top + scrollY : null,
-    screen: innerHeight,
-  };
+  const top = element => element ? element.getBoundingClientRect().top + scrollY : null;
+  return {top: top(box), code: top(title && box.querySelector('pre')), screen: innerHeight};
 }"""
 
 # Each code line containing `needle`: its width against the width its block has for text.
@@ -116,58 +103,37 @@ MEASURE_LINES = """(needle) => {
 }"""
 
 
-@dataclass
-class Reading:  # what one pass over the site measured, page by page
-    pages: list[str]
-    desktop_code: dict[str, list[dict]] = field(default_factory=dict)
-    phone_tables: dict[str, list[dict]] = field(default_factory=dict)
-    inline_breaks: dict[str, list[dict]] = field(default_factory=dict)
-    answers: dict[str, dict | None] = field(default_factory=dict)
-    key_lines: list[dict] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
-def reading(browser, base_url: str, site) -> Reading:
-    """One page visits every page; each is loaded at one width and resized to the other
-    (alternately, so one resize per page)."""
-    result = Reading(pages=page_paths(site))
-    with new_page(browser, viewport=DESKTOP) as (page, _):
-        for number, path in enumerate(result.pages):
-            where = "/" + path
+def reading(browser, base_url: str, site) -> dict[str, list[dict]]:
+    """What every page shows at both sizes, each loaded at one and resized to the other."""
+    found = {"code": [], "tables": [], "inline": [], "answers": [], "key lines": []}
+    with new_page(browser, viewport=LAPTOP) as (page, _):
+        for number, path in enumerate(page_paths(site)):
             response = page.goto(base_url + path)
-            assert response and response.ok, f"{where}: HTTP {response and response.status}"
+            assert response and response.ok, f"/{path}: HTTP {response and response.status}"
             page.evaluate(SHOW_HIDDEN)
-            breaks = []
-            for size in (DESKTOP, PHONE) if number % 2 == 0 else (PHONE, DESKTOP):
+            for size in (LAPTOP, PHONE) if number % 2 == 0 else (PHONE, LAPTOP):
                 if page.viewport_size != size:
                     page.set_viewport_size(size)
-                width = f"{size['width']} px"
-                breaks += [dict(b, width=width) for b in page.evaluate(MEASURE_INLINE)]
-                result.answers[f"{where} at {width}"] = page.evaluate(MEASURE_ANSWER)
-                if size == DESKTOP:
-                    result.desktop_code[where] = page.evaluate(MEASURE_CODE)
+                at = f"/{path} at {size['width']} px"
+                found["inline"] += [dict(b, at=at) for b in page.evaluate(MEASURE_INLINE)]
+                found["answers"].append(dict(page.evaluate(MEASURE_ANSWER), at=at))
+                if size == LAPTOP:
+                    found["code"] += [dict(b, at=at) for b in page.evaluate(MEASURE_CODE)]
                     continue
-                result.phone_tables[where] = page.evaluate(MEASURE_TABLES)
+                found["tables"] += [dict(t, at=at) for t in page.evaluate(MEASURE_TABLES)]
                 if path == CHEAT_SHEET:
-                    result.key_lines = page.evaluate(MEASURE_LINES, KEY_CALL)
-            result.inline_breaks[where] = breaks
-    assert len(result.pages) > 20, f"only {len(result.pages)} built pages found"
-    blocks, tables = (sum(map(len, d.values())) for d in (result.desktop_code, result.phone_tables))
+                    found["key lines"] = page.evaluate(MEASURE_LINES, KEY_CALL)
+    blocks, tables = len(found["code"]), len(found["tables"])
     assert blocks > 100 and tables > 10, f"{blocks} code blocks, {tables} tables: selectors broken?"
-    return result
+    return found
 
 
-def where_and_what(block: dict) -> str:
-    title = f"block titled {block['title']!r}" if block["title"] else "untitled block"
-    return f"{'notebook cell' if block['notebook'] else title} starting {block['first']!r}"
-
-
-def test_no_code_block_scrolls_sideways_at_1366_px(reading: Reading):
+def test_no_code_block_scrolls_sideways_at_1366_px(reading: dict):
     wide = [
-        f"{where}: {where_and_what(block)} hides {block['hidden']} px on the right"
-        for where, blocks in reading.desktop_code.items()
-        for block in blocks
-        if block["hidden"] > 1
+        f"{b['at']}: the block {b['title']} starting {b['first']!r} hides {b['hidden']} px on the right"
+        for b in reading["code"]
+        if b["hidden"] > 1
     ]
     assert not wide, (
         "code blocks scroll sideways at 1366x900, where scrollbars may not show: wrap the "
@@ -177,13 +143,12 @@ def test_no_code_block_scrolls_sideways_at_1366_px(reading: Reading):
     )
 
 
-def test_no_table_is_wider_than_the_column_on_a_phone(reading: Reading):
+def test_no_table_is_wider_than_the_column_on_a_phone(reading: dict):
     wide = [
-        f"{where}: the table headed {table['header']!r} is {table['width']} px wide, "
-        f"the column {table['column']} px"
-        for where, tables in reading.phone_tables.items()
-        for table in tables
-        if table["width"] > table["column"] + 1
+        f"{t['at']}: the table headed {t['header']!r} is {t['width']} px wide, "
+        f"the column {t['column']} px"
+        for t in reading["tables"]
+        if t["width"] > t["column"] + 1
     ]
     assert not wide, (
         "tables scroll sideways at 390x844: give them fewer or shorter columns, or stack "
@@ -191,12 +156,11 @@ def test_no_table_is_wider_than_the_column_on_a_phone(reading: Reading):
     )
 
 
-def test_inline_code_never_wraps_inside_an_identifier(reading: Reading):
+def test_inline_code_never_wraps_inside_an_identifier(reading: dict):
     broken = [
-        f"{where} at {b['width']}: `{b['code']}` wraps as `{b['at']}`"
+        f"{b['at']}: `{b['code']}` wraps as `{b['wraps']}`"
         + (" (in a table)" if b["table"] else "")
-        for where, breaks in reading.inline_breaks.items()
-        for b in breaks
+        for b in reading["inline"]
     ]
     assert not broken, (
         "inline code wraps inside a name (docs/assets/site.css lets it wrap at punctuation "
@@ -204,13 +168,12 @@ def test_inline_code_never_wraps_inside_an_identifier(reading: Reading):
     )
 
 
-def test_cheat_sheet_key_call_fits_a_phone(reading: Reading):
-    assert reading.key_lines, (
-        f"no line containing {KEY_CALL!r} found in the code blocks of /{CHEAT_SHEET}"
-    )
+def test_cheat_sheet_key_call_fits_a_phone(reading: dict):
+    lines = reading["key lines"]
+    assert lines, f"no line containing {KEY_CALL!r} found in the code blocks of /{CHEAT_SHEET}"
     cut = [
         f"{line['line'].strip()!r} needs {line['width']:.0f} px, the block has {line['room']:.0f} px"
-        for line in reading.key_lines
+        for line in lines
         if line["width"] > line["room"] + 1
     ]
     assert not cut, (
@@ -219,19 +182,16 @@ def test_cheat_sheet_key_call_fits_a_phone(reading: Reading):
     )
 
 
-SHOWN_PX = 120  # how much of the answer, and of its block to copy, the first screen shows
-
-
-def test_every_page_shows_its_answer_on_the_first_screen(reading: Reading):
+def test_every_page_shows_its_answer_on_the_first_screen(reading: dict):
     late = []
-    for where, answer in reading.answers.items():
-        if answer is None:
-            late.append(f"{where}: no answer box found")
-            continue
-        if answer["top"] > answer["screen"] - SHOWN_PX:
-            late.append(f"{where}: the answer starts at {answer['top']:.0f} px")
-        if answer["code"] is not None and answer["code"] > answer["screen"] - SHOWN_PX:
-            late.append(f"{where}: the block to copy starts at {answer['code']:.0f} px")
+    for answer in reading["answers"]:
+        fold = answer["screen"] - SHOWN_PX
+        if answer["top"] is None:
+            late.append(f"{answer['at']}: no answer box found")
+        elif answer["top"] > fold:
+            late.append(f"{answer['at']}: the answer starts at {answer['top']:.0f} px")
+        if answer["code"] is not None and answer["code"] > fold:
+            late.append(f"{answer['at']}: the block to copy starts at {answer['code']:.0f} px")
     assert not late, (
         "a reader from a search should meet the answer, and the block to copy, on the first "
         f"screen (more than {SHOWN_PX} px of them above the fold at 1366x900 and 390x844). "

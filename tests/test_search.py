@@ -1,8 +1,4 @@
-"""Search: a query that names a page's subject, or asks what it answers, lists that page first.
-
-Each query is typed into Material's search box in Chromium. The ranking comes from the
-`tags:` of the page a concept belongs to (CONTRIBUTING.md): a match in the tags outranks any
-match in titles or text."""
+"""Search: a query typed into Material's search box lists the page that answers it first."""
 
 from __future__ import annotations
 
@@ -67,20 +63,16 @@ def result_pages(page: Page, base: str, query: str) -> list[str]:
             break
         previous = hrefs
         page.wait_for_timeout(100)
-    pages = []
-    for href in hrefs:
-        path = href.removeprefix(base).split("#")[0].split("?")[0]  # ?h=: the words highlighted
-        pages += [path] if path not in pages else []
-    return pages
+    paths = [href.removeprefix(base).split("#")[0].split("?")[0] for href in hrefs]
+    return list(dict.fromkeys(paths))
 
 
 @pytest.fixture(scope="module")
 def search_page(browser: Browser, base_url: str):
-    with new_page(browser) as (page, watch):
-        page.goto(base_url)
+    with new_page(browser, base_url) as (page, watch):
         page.locator('input[data-md-component="search-query"]').click()
         yield page
-    assert not watch.errors + watch.external, "\n".join(watch.errors + watch.external)
+    watch.check()
 
 
 @pytest.mark.parametrize("query", CONCEPTS)

@@ -10,6 +10,11 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from scripts.site_server import is_local
 
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TOUCH = {"is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
@@ -48,16 +53,19 @@ class Watch:
             self.external.append(f"{source}: requested {url}")
             route.abort("blockedbyclient")
 
-
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
+    def check(self) -> None:
+        assert not self.errors + self.external, "\n".join(self.errors + self.external)
 
 
 @contextlib.contextmanager
-def new_page(browser: Browser, **options) -> Iterator[tuple[Page, Watch]]:
-    """A page in a fresh context (a light desktop unless told otherwise) and its Watch."""
+def new_page(browser: Browser, url: str = "", **options) -> Iterator[tuple[Page, Watch]]:
+    """A page in a fresh context (a light desktop unless told otherwise), at ``url``, and its Watch."""
     context = browser.new_context(**{**DESKTOP, **options})
     try:
         watch = Watch(context)
-        yield context.new_page(), watch
+        page = context.new_page()
+        if url:
+            page.goto(url)
+        yield page, watch
     finally:
         context.close()
