@@ -1,10 +1,5 @@
-"""Draw the guide's figures, and theme every figure of the site for its two colour schemes.
-
-    .venv/bin/python scripts/make_figures.py [OUT_DIR]   # writes docs/guide/img/ by default
-
-The SVG bytes depend only on this file, the snippet a figure is drawn from and the pinned
-Matplotlib; tests/test_figures.py fails when the committed files differ from a fresh run.
-"""
+"""Draw the guide's figures into OUT_DIR (docs/guide/img/ by default), and theme every figure
+of the site for its two colour schemes: `.venv/bin/python scripts/make_figures.py [OUT_DIR]`."""
 
 from __future__ import annotations
 
@@ -24,19 +19,16 @@ from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "guide" / "img"
 
-# The site's one figure theme. A figure is drawn once, on a transparent background, with its
-# text, axes and grid in GREY (as the notebooks' styling cell draws them), and themed() writes
-# it for each scheme: mid greys darkened for the light one, lightened for the dark one. Other
-# colours stay as drawn unless the caller maps them to a dark-scheme colour.
-# Used by this script and the notebook hook (docs/overrides/hooks/notebook_assets.py).
+# The site's one figure theme (the notebook hook's too): a figure is drawn once, its text, axes
+# and grid in GREY on a transparent background, and themed() writes it for each scheme.
 GREY = "#8c8c8c"
 HEX_COLOUR = re.compile(rb"#[0-9a-fA-F]{6}(?![0-9a-fA-F])")
 SCHEMES = {"light": lambda v: round(v * 0.6), "dark": lambda v: round(255 - (255 - v) * 0.6)}
 
 
 def themed(svg: bytes, dark: dict[str, str] | None = None) -> dict[str, bytes]:
-    """The SVG for each scheme. Greys #404040 to #c0c0c0 are remapped (black, white and the
-    greys near them are left as meant); in the dark scheme each colour in `dark` is replaced."""
+    """The SVG for each scheme: greys #404040 to #c0c0c0 darkened for the light one and
+    lightened for the dark one, where each colour in `dark` is also replaced."""
     dark_hues = {k.lower().encode(): v.encode() for k, v in (dark or {}).items()}
     out = {}
     for scheme, remap in SCHEMES.items():
@@ -54,8 +46,7 @@ def themed(svg: bytes, dark: dict[str, str] | None = None) -> dict[str, bytes]:
     return out
 
 
-# Okabe-Ito hues (apart for colour-blind readers), dark enough for the light scheme's white;
-# DARK_HUES are their lighter versions for Material's slate.
+# Okabe-Ito hues (apart for colour-blind readers), with lighter ones for the dark scheme.
 BLUE, GREEN, ORANGE = "#0060a8", "#007a5a", "#b34700"
 DARK_HUES = {BLUE: "#56b4e9", GREEN: "#2fd3a0", ORANGE: "#f0a040"}
 DETERMINISTIC = {
@@ -150,12 +141,10 @@ class Growth:
 def run_snippet(path: Path) -> dict:
     """Execute the one `python` block of a snippet file (its prints discarded); return its globals."""
     text = path.read_text(encoding="utf-8")
-    blocks = re.findall(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
-    if len(blocks) != 1:
-        raise SystemExit(f"{path}: expected one ```python block, found {len(blocks)}")
+    (block,) = re.findall(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
     namespace: dict = {"__name__": "snippet"}
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(blocks[0], str(path), "exec"), namespace)
+        exec(compile(block, str(path), "exec"), namespace)
     return namespace
 
 

@@ -1,7 +1,5 @@
-"""docs/overrides/hooks/code_titles.py: each snippet's block is titled with the file name a
-reader saves it under, and the lines between `# highlight: start` and `# highlight: end` are
-highlighted while the copy button still copies the whole block (CONTRIBUTING.md, "Block
-titles and highlighted lines")."""
+"""docs/overrides/hooks/code_titles.py, on the built site (CONTRIBUTING.md, "Block titles and
+highlighted lines"): titles, highlighted lines, the whole block copied, code light."""
 
 from __future__ import annotations
 
@@ -21,12 +19,20 @@ code_titles = load(DOCS / "overrides" / "hooks" / "code_titles.py")
 HIGHLIGHTED_LINE = re.compile(r'(?:</span>)?<span class="hll">')
 MULTI_PROCESS = re.compile(r"^# torchrun\b|get_context\(\s*\"fork\"\s*\)", re.M)
 TITLE = re.compile(r'<span class="filename">([^<]*)</span>')
+MARKER_LINE = re.compile(r"^[ \t]*# highlight: (?:start|end)\n", re.M)
+MARKED_PART = re.compile(r"^[ \t]*# highlight: start\n(.*?)^[ \t]*# highlight: end\n", re.M | re.S)
 
 
-def snippet_code(target: str) -> list[str]:
-    """The lines of the snippet's python block, as pytest-codeblocks runs it."""
+def snippet_code(target: str) -> str:
+    """The snippet's python block, as pytest-codeblocks runs it."""
     (block,) = [f for f in fences.read_fences(SNIPPETS / target) if f.info == "python"]
-    return list(block.body)
+    return "\n".join(block.body) + "\n"
+
+
+def title(target: str) -> str:
+    """`<idea>.py`, or the script a `# torchrun ... <name>.py` first line runs."""
+    first = snippet_code(target).split("\n", 1)[0]
+    return first.split()[-1] if first.startswith("# torchrun") else Path(target).stem + ".py"
 
 
 def text_of(block_html: str) -> str:
@@ -37,34 +43,6 @@ def built_page(site: Path, page: Path) -> str:
     relative = page.relative_to(DOCS).with_suffix("")
     folder = relative.parent if relative.name == "index" else relative
     return (site / folder / "index.html").read_text(encoding="utf-8")
-
-
-@pytest.mark.parametrize(
-    ("target", "first_line", "title"),
-    [
-        ("guide/x/clip_once.md", "import torch", "clip_once.py"),
-        ("training/ddp/x.md", "# torchrun --nproc-per-node 2 train_ddp.py", "train_ddp.py"),
-    ],
-)
-def test_the_title_is_the_idea_or_the_name_torchrun_runs(target, first_line, title):
-    assert code_titles.title_for(target, [first_line, "x = 1"]) == title
-
-
-def test_highlight_markers_are_dropped_and_the_lines_between_them_numbered():
-    code = [
-        "import torch",
-        "# highlight: start",
-        "a = 1",
-        "    b = 2",
-        "    # highlight: end",
-        "c = 3",
-        "# highlight: start",
-        "d = 4",
-        "# highlight: end",
-    ]
-    kept, lines = code_titles.highlighted(code, "x.md")
-    assert kept == ["import torch", "a = 1", "    b = 2", "c = 3", "d = 4"]
-    assert lines == [2, 3, 5]
 
 
 @pytest.mark.parametrize(
@@ -81,22 +59,16 @@ def test_unbalanced_highlight_markers_fail_the_build_with_the_snippet_named(code
     assert "snippets/training/ddp/x.md" in str(error.value)
 
 
-def multi_process_snippets() -> list[str]:
-    return sorted(
+def test_every_multi_process_snippet_highlights_the_lines_to_take_away():
+    found = [
         path.relative_to(SNIPPETS).as_posix()
-        for path in SNIPPETS.rglob("*.md")
+        for path in sorted(SNIPPETS.rglob("*.md"))
         for fence in fences.read_fences(path)
         if fence.info == "python" and MULTI_PROCESS.search("\n".join(fence.body))
-    )
-
-
-def test_every_multi_process_snippet_highlights_the_lines_to_take_away():
-    found = multi_process_snippets()
+    ]
     assert len(found) >= 8, f"only {len(found)} torchrun or fork-based snippets found"
     bare = [
-        f"snippets/{target}"
-        for target in found
-        if not code_titles.highlighted(snippet_code(target), target)[1]
+        f"snippets/{target}" for target in found if not MARKED_PART.search(snippet_code(target))
     ]
     assert not bare, (
         "these snippets start processes, so most of their lines are harness (ports, spawning, "
@@ -115,7 +87,7 @@ def test_every_snippet_block_on_the_site_is_titled_and_left_out_of_search(site: 
         if not targets:
             continue
         built = built_page(site, page)
-        want = [code_titles.title_for(t, snippet_code(t)) for t in targets]
+        want = [title(t) for t in targets]
         shown = [html.unescape(t) for t in TITLE.findall(built) if t != "Output"]
         if shown != want:
             wrong.append(f"docs/{page.relative_to(DOCS)}: titles {shown}, expected {want}")
@@ -130,36 +102,35 @@ def test_every_snippet_block_on_the_site_is_titled_and_left_out_of_search(site: 
 
 
 def test_highlighted_blocks_copy_the_whole_snippet(site: Path):
-    """The block's text (what the copy button copies) is the snippet without its marker
-    comments, and the highlighted lines are the ones between them."""
-    problems = []
-    for target in multi_process_snippets():
-        kept, lines = code_titles.highlighted(snippet_code(target), target)
-        title = code_titles.title_for(target, kept)
+    """The block's text (what the copy button copies) is the snippet without its marker lines,
+    and the highlighted lines are the ones between them."""
+    problems, checked = [], 0
+    for path in sorted(SNIPPETS.rglob("*.md")):
+        if "# highlight: start" not in path.read_text():
+            continue
+        target, checked = path.relative_to(SNIPPETS).as_posix(), checked + 1
+        code = snippet_code(target)
         page = DOCS / (target.rsplit("/", 1)[0] + ".md")
         block = re.search(
-            rf'<span class="filename">{re.escape(title)}</span><pre>(.*?)</pre>',
+            rf'<span class="filename">{re.escape(title(target))}</span><pre>.*?<code>(.*?)</code>',
             built_page(site, page),
             re.S,
         )
         if not block:
-            problems.append(f"{target}: no block titled {title} on {page.relative_to(DOCS)}")
+            problems.append(f"{target}: no block titled {title(target)} on {page.name}")
             continue
-        code = re.search(r"<code>(.*)</code>", block.group(1), re.S).group(1)
-        if text_of(code).rstrip("\n") != "\n".join(kept):
+        if text_of(block[1]) != MARKER_LINE.sub("", code):
             problems.append(f"{target}: the block's text is not the snippet's code")
         # Each highlighted line is <span class="hll">line\n</span>.
-        marked = [text_of(row) for row in code.split("\n") if HIGHLIGHTED_LINE.match(row)]
-        if marked != [kept[n - 1] for n in lines]:
+        marked = [text_of(row) for row in block[1].split("\n") if HIGHLIGHTED_LINE.match(row)]
+        if marked != "".join(MARKED_PART.findall(code)).splitlines():
             problems.append(f"{target}: highlighted {marked[:2]}..., not the marked lines")
-    assert not problems, "\n".join(problems)
+    assert checked >= 8 and not problems, "\n".join(problems)
 
 
 def test_code_wraps_no_span_around_plain_tokens(site: Path):
-    """Names, operators, punctuation, whitespace and string prefixes are plain text in every
-    page's code, the notebooks' included (notebook_assets.py), and a Markdown page's strings
-    are one type. What looked alike still does: Material draws a name in the code's own
-    colour, leaves a prefix uncoloured, and gives every part of a string one colour."""
+    """Plain tokens are plain text in every page's code, notebooks' included, and a Markdown
+    page's strings one type, which Material draws as it drew the tokens they replace."""
     material = next((site / "assets" / "stylesheets").glob("main.*.min.css")).read_text("utf-8")
     assert "--md-code-hl-name-color:var(--md-code-fg-color)" in material
     assert ".highlight .sa" not in material

@@ -1,6 +1,6 @@
 """The notebooks in docs/experiments, to CONTRIBUTING.md's "Notebook experiments". The strict
-build (the `site` fixture) executes them: a cell that raises, or a claim's assert that no
-longer holds, fails it; their pages show every figure, no error, and both downloads."""
+build (the `site` fixture) executes them, so a cell that raises or a claim's assert that no
+longer holds fails it; their pages show no error and link both downloads."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from mkdocs.utils.yaml import yaml_load
 
 from tests.support.built_site import NOTEBOOKS, notebook_page
 from tests.support.paths import EXPERIMENTS, ROOT
 
-HIDE = "hide"
 by_notebook = pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 
 
@@ -29,7 +27,7 @@ def test_notebooks_are_reviewable_scripts_not_ipynb():
 
 
 @by_notebook
-def test_notebook_is_a_jupytext_percent_script_in_the_nav(notebook: Path):
+def test_notebook_is_a_jupytext_percent_script(notebook: Path):
     where = notebook.relative_to(ROOT)
     metadata = jupytext.read(notebook).metadata
     representation = metadata.get("jupytext", {}).get("text_representation", {})
@@ -38,12 +36,6 @@ def test_notebook_is_a_jupytext_percent_script_in_the_nav(notebook: Path):
     )
     assert metadata.get("kernelspec", {}).get("language") == "python", (
         f"{where}: the header needs a Python kernelspec."
-    )
-    with open(ROOT / "mkdocs.yml", encoding="utf-8") as config:
-        nav = json.dumps(yaml_load(config)["nav"])
-    entry = notebook.relative_to(ROOT / "docs").as_posix()
-    assert json.dumps(entry) in nav, (
-        f"add `{entry}` to the Experiments section of the nav in mkdocs.yml"
     )
 
 
@@ -68,7 +60,7 @@ def test_checks_and_styling_are_hidden_and_every_figure_has_alt_text(notebook: P
     wrong, hidden_cells = [], 0
     for line, cell in code_cells(notebook):
         where = f"{notebook.relative_to(ROOT)}:{line}"
-        hidden = HIDE in cell.metadata.get("tags", [])
+        hidden = "hide" in cell.metadata.get("tags", [])
         hidden_cells += hidden
         styling = "rcParams" in cell.source or "%config" in cell.source
         if not hidden and (has_assert(cell.source) or styling):
@@ -86,29 +78,24 @@ def test_checks_and_styling_are_hidden_and_every_figure_has_alt_text(notebook: P
 
 
 @by_notebook
-def test_built_page_shows_every_figure_and_no_error(site: Path, notebook: Path):
-    _, page, text = notebook_page(site, notebook)
-    where = notebook.relative_to(ROOT)
-    expected = notebook.read_text(encoding="utf-8").count("plt.show()")
-    assert expected and page.figures == expected, (
-        f"{where} calls plt.show() {expected} times, but its page shows {page.figures} figures "
-        "(a non-interactive backend such as Agg shows none)"
-    )
-    assert not page.error_outputs, f"{where} printed to stderr or raised: {page.error_outputs}"
-    assert "Traceback (most recent call last)" not in text, f"the page of {where} shows one"
+def test_built_page_shows_no_error(site: Path, notebook: Path):
+    text = notebook_page(site, notebook)
+    shown = ("vnd.jupyter.stderr", "jp-OutputArea-error", "Traceback (most recent call last)")
+    errors = [error for error in shown if error in text]
+    assert not errors, f"{notebook.relative_to(ROOT)} printed to stderr or raised: {errors}"
 
 
 @by_notebook
 def test_built_page_links_both_downloads_beside_it(site: Path, notebook: Path):
-    page_file, page, _ = notebook_page(site, notebook)
+    text, folder = notebook_page(site, notebook), site / "experiments" / notebook.stem
     ipynb = notebook.with_suffix(".ipynb").name
-    assert notebook.name in page.links and ipynb in page.links, (
+    assert f'<a href="{notebook.name}">' in text and f'<a href="{ipynb}">' in text, (
         f"{notebook.relative_to(ROOT)}: link both downloads in the first cell, "
         f"[Jupytext script]({notebook.name}) and [Jupyter notebook]({ipynb})"
     )
-    copy = page_file.parent / notebook.name  # mkdocs-jupyter's include_source copies it
+    copy = folder / notebook.name  # mkdocs-jupyter's include_source copies it
     assert copy.read_bytes() == notebook.read_bytes(), f"{copy} is not the notebook"
-    data = json.loads((page_file.parent / ipynb).read_text(encoding="utf-8"))  # the hook's
+    data = json.loads((folder / ipynb).read_text(encoding="utf-8"))  # the hook's
     assert data["nbformat"] == 4
     cells = jupytext.read(notebook).cells
     assert ["".join(c["source"]) for c in data["cells"]] == [c.source for c in cells], (

@@ -1,8 +1,7 @@
 """docs/overrides/hooks/page_facts.py and partials/copyright.html: every page's footer names
 the torch its examples were tested with and the date the page or one of its snippets last
-changed, as git says, also in a shallow clone (CI's checkout fetches one commit), where a
-date git cannot vouch for is left out. docs/overrides/404.html links home and to every main
-section."""
+changed, left out where git cannot vouch for it (a shallow clone). docs/overrides/404.html
+links home and to every main section."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ DATE = re.compile(r'<time datetime="(\d{4}-\d\d-\d\d)">\1</time>')
 
 
 def git(cwd: Path, *args: str, **env: str) -> str | None:
-    """git's answer, or None where it fails (no .git, or a checkout git does not trust)."""
+    """git's answer, or None where it fails."""
     done = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
         cwd=cwd,
@@ -39,27 +38,23 @@ def git(cwd: Path, *args: str, **env: str) -> str | None:
 
 def test_every_footer_names_the_torch_pin_and_the_last_commit_date(site: Path):
     pin = re.search(r"^torch==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
-    cut = page_facts.shallow_boundaries(ROOT)  # checked by the shallow clone test below
+    cut = page_facts.shallow_boundaries(ROOT)
     wrong = []
     for html in pages(site):
-        page = ROOT / source(site, html)
-        facts = FACTS.search(html.read_text(encoding="utf-8"))
+        where = source(site, html)
+        page, facts = ROOT / where, FACTS.search(html.read_text(encoding="utf-8"))
         if not facts:
-            wrong.append(f"{page.relative_to(ROOT)}: no footer facts (partials/copyright.html)")
+            wrong.append(f"{where}: no footer facts (partials/copyright.html)")
             continue
         if f"tested with torch {pin}\n" not in facts.group(1):
-            wrong.append(f"{page.relative_to(ROOT)}: the footer does not say torch {pin}")
-        paths = [page]
-        if page.suffix == ".md":
-            for include in re.findall(r'^\s*--8<--\s+"([^"]+)"', page.read_text(), re.M):
-                paths.append(next(p for p in (SNIPPETS / include, ROOT / include) if p.is_file()))
-        found = git(ROOT, "log", "-1", "--format=%H %cs", "--", *map(str, paths))
-        expected = found.split()[1] if found and found.split()[0] not in cut else None
+            wrong.append(f"{where}: the footer does not say torch {pin}")
+        paths = [page]  # reading it checks that built_site.source() found the source
+        for include in re.findall(r'^\s*--8<--\s+"([^"]+)"', page.read_text(), re.M):
+            paths.append(next(p for p in (SNIPPETS / include, ROOT / include) if p.is_file()))
+        expected = page_facts.last_changed(ROOT, paths, cut)  # checked by the shallow clone test
         shown = DATE.search(facts.group(1))
         if (shown and shown.group(1)) != expected:
-            wrong.append(
-                f"{page.relative_to(ROOT)}: shows {shown and shown.group(1)}, git says {expected}"
-            )
+            wrong.append(f"{where}: shows {shown and shown.group(1)}, git says {expected}")
     assert not wrong, "\n".join(wrong)
 
 
@@ -94,8 +89,7 @@ def test_a_shallow_clone_leaves_out_the_dates_it_cannot_know(tmp_path: Path):
 
 
 def test_the_404_page_links_home_and_every_main_section(site: Path):
-    with open(ROOT / "mkdocs.yml", encoding="utf-8") as config_file:
-        config = yaml_load(config_file)
+    config = yaml_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     base = urlsplit(config["site_url"]).path
     html = (site / "404.html").read_text(encoding="utf-8")
     block = re.search(r"<nav [^>]*data-not-found-links>(.*?)</nav>", html, re.S)

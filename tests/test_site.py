@@ -1,7 +1,4 @@
-"""The built site: working links and anchors, no code outside snippets, nothing from other hosts.
-
-The strict build itself (zero warnings) is checked once, before the first test that
-needs it (tests/conftest.py)."""
+"""The built site: working links and anchors, no code outside snippets, nothing from other hosts."""
 
 from __future__ import annotations
 
@@ -9,8 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from tests.support import fences
-from tests.support.built_site import pages, parse, source
+from tests.support.built_site import code_block_mismatches, pages, parse, source
 from tests.support.paths import DOCS, ROOT, SNIPPETS
 
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>(?:https?:)?//[^'")\s]+)""")
@@ -84,29 +80,6 @@ def test_the_sites_own_scripts_are_deferred(site: Path):
     assert not blocking, "load the site's own scripts with `defer`:\n" + "\n".join(blocking)
 
 
-def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
-    """Pages that show more (or fewer) code blocks than their snippets hold: an indented
-    block is code to Markdown, with no fence for the rules to find."""
-    problems = []
-    for page in fences.markdown_files(docs):
-        relative = page.relative_to(docs).with_suffix("").as_posix()
-        html = site / re.sub(r"(^|/)index$", "", relative) / "index.html"
-        if not html.is_file():
-            continue
-        expected = sum(
-            len(fences.read_fences(fences.include_path(snippets, target)))
-            for _, target in fences.includes(page)
-            if target and fences.include_path(snippets, target).is_file()
-        )
-        if (shown := html.read_text(encoding="utf-8").count("<pre")) != expected:
-            problems.append(
-                f"docs/{relative}.md: the built page shows {shown} code blocks, but the snippets "
-                f"it includes hold {expected}. A line indented by 4 spaces after a blank line "
-                "(outside a list, admonition or tab) is code: move it into a snippet or un-indent it."
-            )
-    return problems
-
-
 def test_every_code_block_on_a_page_comes_from_a_snippet(site: Path):
     assert not (problems := code_block_mismatches(site, DOCS, SNIPPETS)), "\n".join(["", *problems])
 
@@ -116,8 +89,7 @@ CLOSED_DETAILS = re.compile(r"<details(?![^>]*\bopen\b)[^>]*>.*?</details>", re.
 
 
 def test_no_page_lays_out_a_long_table_before_it_is_opened(site: Path):
-    """A phone styles and lays out every open table cell before the page answers a tap;
-    long recorded tables go in a closed <details> (CONTRIBUTING.md, "Tables on phones")."""
+    # A phone lays out every open table cell before the page answers a tap (CONTRIBUTING.md)
     rule = f"at most {OPEN_TABLE_CELLS} table cells"
     assert rule in (ROOT / "CONTRIBUTING.md").read_text("utf-8"), f"CONTRIBUTING: say {rule!r}"
     long = []

@@ -1,17 +1,6 @@
-/* Site-wide accessibility fixes to markup that Material for MkDocs generates,
- * applied on every page once Material has mounted its components (axe-core:
- * `aria-dialog-name`, `landmark-unique`, `scrollable-region-focusable`;
- * checked by tests/test_browser.py and Lighthouse CI).
- *
- * - The search overlay is a role="dialog" without a name: name it "Search".
- * - Each code block's copy button sits in its own <nav>, so a page with several
- *   code blocks has several unnamed navigation landmarks; a button bar is not
- *   navigation, so those <nav>s are made plain containers.
- * - With navigation.indexes, the label that opens a section holds only an icon,
- *   so it and the section's <nav> (labelled by it) have no name, and on a phone
- *   several such <nav>s are alike: give the label the section's name as text
- *   that only a screen reader reads.
- */
+/* Accessibility fixes to Material's markup, once it has mounted its components (axe in
+ * tests/test_browser.py): the search dialog gets a name, the copy buttons' <nav>s are no
+ * landmarks, and a section's icon-only label gets the section's name for screen readers. */
 (function () {
   "use strict";
 
@@ -33,19 +22,13 @@
     }
   }
 
-  // Material's document$ emits after it has mounted the page's components.
-  // Without it, Material's script did not run: undo the classes that
-  // docs/overrides/main.html set early on its behalf, so the no-JavaScript
-  // styles apply.
-  if (!window.document$) {
-    document.documentElement.classList.replace("js", "no-js");
-    document.documentElement.classList.remove("js-focus-visible");
-  }
-  // Loaded with `defer` after Material's bundle (extra_javascript in mkdocs.yml): the
-  // page is parsed when this runs.
-  if (window.document$ && typeof window.document$.subscribe === "function") {
+  if (window.document$) {
     window.document$.subscribe(fix);
   } else {
+    // Material's script did not run: undo the classes that docs/overrides/main.html set on
+    // its behalf, so the no-JavaScript styles apply.
+    document.documentElement.classList.replace("js", "no-js");
+    document.documentElement.classList.remove("js-focus-visible");
     fix();
   }
 })();

@@ -6,6 +6,7 @@ the link or the notebook cell)."""
 from __future__ import annotations
 
 import re
+from itertools import takewhile
 from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -19,11 +20,8 @@ CELL_FRAME = re.compile(r"^Cell In\[\d+\], line (?P<line>\d+)")
 
 
 def _line_of(page: Path, needle: str) -> int:
-    if page.is_file() and needle:
-        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
-            if needle in line:
-                return number
-    return 1
+    lines = page.read_text(encoding="utf-8").splitlines() if page.is_file() and needle else []
+    return next((number for number, line in enumerate(lines, 1) if needle in line), 1)
 
 
 def _cell(lines: list[str], start: int) -> tuple[list[str], str, int]:
@@ -41,7 +39,7 @@ def _cell(lines: list[str], start: int) -> tuple[list[str], str, int]:
     return source, error, raised
 
 
-def summarize(log: str, docs: Path) -> list[str]:
+def report(log: str, docs: Path, returncode: int) -> str:
     lines = [ANSI.sub("", line) for line in log.splitlines()]
     problems: list[str] = []
     for index, raw in enumerate(lines):
@@ -50,13 +48,10 @@ def summarize(log: str, docs: Path) -> list[str]:
             continue
         message = found["message"].strip()
         if NOT_IN_NAV in message:
-            for extra in lines[index + 1 :]:
-                if not extra.startswith("  - "):
-                    break
-                page = extra[4:].strip()
+            for extra in takewhile(lambda line: line.startswith("  - "), lines[index + 1 :]):
                 problems.append(
-                    f"docs/{page}:1: this page is not in the nav of mkdocs.yml. Add it to the nav "
-                    "(or delete the page)."
+                    f"docs/{extra[4:].strip()}:1: this page is not in the nav of mkdocs.yml. Add "
+                    "it to the nav (or delete the page)."
                 )
             continue
         reading = READING.match(message)
@@ -89,11 +84,6 @@ def summarize(log: str, docs: Path) -> list[str]:
             problems.append(f"docs/{link['page']}:{line}: {message} Fix the link in the Markdown.")
             continue
         problems.append(re.sub(r"'([\w./-]+\.(?:md|py))'", r"'docs/\1'", message))
-    return problems
-
-
-def report(log: str, docs: Path, returncode: int) -> str:
-    problems = summarize(log, docs)
     if not problems and returncode != 0:
         tail = [line for line in log.splitlines() if line.strip()][-1:]
         problems = tail or ["the build failed without a message"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from tests.support.paths import DOCS, EXPERIMENTS, ROOT
+from tests.support import fences
+from tests.support.paths import DOCS, EXPERIMENTS
 
 NOTEBOOKS = sorted(EXPERIMENTS.glob("*.py"))
 
@@ -27,10 +29,6 @@ class Found:
     links: list[str] = field(default_factory=list)
     loads: list[str] = field(default_factory=list)
     styles: list[str] = field(default_factory=list)
-    script_sources: list[str] = field(default_factory=list)
-    figures: int = 0  # notebook output images
-    mermaid_diagrams: int = 0
-    error_outputs: list[str] = field(default_factory=list)
 
 
 class _Parser(HTMLParser):
@@ -41,24 +39,11 @@ class _Parser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found, attr = self.found, {name: value or "" for name, value in attrs}
-        classes = attr.get("class", "").split()
         for key in ("id", "name"):
             if attr.get(key) and (key == "id" or tag == "a"):
                 found.ids.add(attr[key])
         if tag == "a" and "href" in attr:
             found.links.append(attr["href"])
-        if tag == "script" and "src" in attr:
-            found.script_sources.append(attr["src"])
-        if "jp-OutputArea-output" in classes and attr.get("data-mime-type", "").startswith(
-            "image/"
-        ):
-            found.figures += 1
-        if attr.get("data-mime-type") == "application/vnd.jupyter.stderr" or (
-            "jp-OutputArea-error" in classes
-        ):
-            found.error_outputs.append(f"<{tag} class={attr.get('class')!r}>")
-        if "jp-Mermaid" in classes:
-            found.mermaid_diagrams += 1
         if attr.get("style"):
             found.styles.append(attr["style"])
         self._in_style = tag == "style"
@@ -75,14 +60,10 @@ class _Parser(HTMLParser):
             self.found.styles.append(data)
 
 
-def parse_text(text: str) -> Found:
-    parser = _Parser()
-    parser.feed(text)
-    return parser.found
-
-
 def parse(html: Path) -> Found:
-    return parse_text(html.read_text(encoding="utf-8"))
+    parser = _Parser()
+    parser.feed(html.read_text(encoding="utf-8"))
+    return parser.found
 
 
 def pages(site: Path) -> list[Path]:
@@ -95,17 +76,32 @@ def source(site: Path, html: Path) -> str:
     candidates = (
         ["index.md"] if parts == "." else [f"{parts}.md", f"{parts}/index.md", f"{parts}.py"]
     )
-    for candidate in candidates:
-        if (DOCS / candidate).is_file():
-            return f"docs/{candidate}"
-    return str(html.relative_to(site))
+    found = (f"docs/{c}" for c in candidates if (DOCS / c).is_file())
+    return next(found, str(html.relative_to(site)))
 
 
-def notebook_page(site: Path, notebook: Path) -> tuple[Path, Found, str]:
-    """A notebook's built page: its path, what it shows, and its HTML."""
-    html = site / "experiments" / notebook.stem / "index.html"
-    assert html.is_file(), (
-        f"{notebook.relative_to(ROOT)} was not built into {html.relative_to(site)}"
-    )
-    text = html.read_text(encoding="utf-8")
-    return html, parse_text(text), text
+def notebook_page(site: Path, notebook: Path) -> str:
+    """The HTML of a notebook's built page."""
+    return (site / "experiments" / notebook.stem / "index.html").read_text(encoding="utf-8")
+
+
+def code_block_mismatches(site: Path, docs: Path, snippets: Path) -> list[str]:
+    """Pages that show more (or fewer) code blocks than their snippets hold (an indented block)."""
+    problems = []
+    for page in fences.markdown_files(docs):
+        relative = page.relative_to(docs).with_suffix("").as_posix()
+        html = site / re.sub(r"(^|/)index$", "", relative) / "index.html"
+        if not html.is_file():
+            continue
+        expected = sum(
+            len(fences.read_fences(fences.include_path(snippets, target)))
+            for _, target in fences.includes(page)
+            if target and fences.include_path(snippets, target).is_file()
+        )
+        if (shown := html.read_text(encoding="utf-8").count("<pre")) != expected:
+            problems.append(
+                f"docs/{relative}.md: the built page shows {shown} code blocks, but the snippets "
+                f"it includes hold {expected}. A line indented by 4 spaces after a blank line "
+                "(outside a list, admonition or tab) is code: move it into a snippet or un-indent it."
+            )
+    return problems

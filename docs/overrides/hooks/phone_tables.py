@@ -1,12 +1,6 @@
-"""MkDocs hook: tables that stack on phones.
-
-A table wrapped in ``<div class="stack-on-phone" markdown>`` (the div may hold several
-tables, or an include of generated Markdown) is shown on narrow screens as one card per
-row, each cell under its column's name (the CSS is in docs/assets/site.css). The hook
-gives each cell a ``data-label`` (its column header, which the CSS prints above the
-cell) and the table explicit ARIA roles (a table whose cells are laid out as blocks
-keeps being read as a table). tests/test_phone_tables.py checks the built site;
-tests/test_reading.py measures every page in a browser.
+"""MkDocs hook: every table inside a <div class="stack-on-phone"> gets explicit ARIA roles and
+each cell a `data-label` (its column's header), which docs/assets/site.css shows above the cell
+when the rows stack as cards on a phone (CONTRIBUTING.md, "Tables on phones").
 """
 
 from __future__ import annotations
@@ -17,19 +11,11 @@ import re
 STACK_OPEN = '<div class="stack-on-phone">'
 DIV_TAG = re.compile(r"<(/?)div\b[^>]*>")
 TABLE = re.compile(r"<table>.*?</table>", re.S)
-HEAD_CELL = re.compile(r"<th\b[^>]*>(.*?)</th>", re.S)
-THEAD = re.compile(r"<thead>.*?</thead>", re.S)
-ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
 BODY_CELL = re.compile(r"<td\b([^>]*)>")
 TAG = re.compile(r"<[^>]+>")
 
 
-def on_page_content(page_html: str, page, config, files) -> str:
-    return _stack_tables(page_html)
-
-
-def _stack_tables(text: str) -> str:
-    """Every table inside a <div class="stack-on-phone">, however deep, gets labels and roles."""
+def on_page_content(text: str, page, config, files) -> str:
     out, last = [], 0
     start = text.find(STACK_OPEN)
     while start != -1:
@@ -40,7 +26,7 @@ def _stack_tables(text: str) -> str:
                 end = tag.end()
                 break
         out.append(text[last:start])
-        out.append(TABLE.sub(lambda m: _stacked(m.group(0)), text[start:end]))
+        out.append(TABLE.sub(_stacked, text[start:end]))
         last = end
         start = text.find(STACK_OPEN, end)
     out.append(text[last:])
@@ -48,28 +34,25 @@ def _stack_tables(text: str) -> str:
 
 
 def _label(cell_html: str) -> str:
-    text = html.unescape(TAG.sub("", cell_html)).strip()
-    return html.escape(" ".join(text.split()), quote=True)
+    return html.escape(" ".join(html.unescape(TAG.sub("", cell_html)).split()), quote=True)
 
 
-def _stacked(table: str) -> str:
-    head = THEAD.search(table)
+def _stacked(match: re.Match) -> str:
+    table = match[0]
+    head = re.search(r"<thead>.*?</thead>", table, re.S)
     if not head:
         return table
-    labels = [_label(cell) for cell in HEAD_CELL.findall(head.group(0))]
+    labels = [_label(cell) for cell in re.findall(r"<th\b[^>]*>(.*?)</th>", head[0], re.S)]
 
     def row(match: re.Match) -> str:
         cells = iter(labels)
-
-        def cell(m: re.Match) -> str:
-            label = next(cells, "")
-            return f'<td{m.group(1)} role="cell" data-label="{label}">'
-
-        inner = BODY_CELL.sub(cell, match.group(1))
+        inner = BODY_CELL.sub(
+            lambda m: f'<td{m[1]} role="cell" data-label="{next(cells, "")}">', match[1]
+        )
         inner = re.sub(r"<th\b", '<th role="columnheader"', inner)
         return f'<tr role="row">{inner}</tr>'
 
-    table = ROW.sub(row, table)
+    table = re.sub(r"<tr>(.*?)</tr>", row, table, flags=re.S)
     table = table.replace("<thead>", '<thead role="rowgroup">', 1)
     table = table.replace("<tbody>", '<tbody role="rowgroup">', 1)
     return table.replace("<table>", '<table role="table">', 1)
