@@ -75,11 +75,14 @@ def serve(site: Path | str) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def built_pages(site: Path | str) -> list[Path]:
+    """The built pages' HTML files; not 404.html (its links assume the published URL)."""
+    return sorted(p for p in Path(site).rglob("*.html") if p.name != "404.html")
+
+
 def page_paths(site: Path | str) -> list[str]:
-    """URL paths of the built pages ('', 'guide/the-math/', ...); not 404.html (its links assume the published URL)."""
-    site = Path(site)
-    pages = (html.relative_to(site).as_posix() for html in sorted(site.rglob("*.html")))
-    return [page.removesuffix("index.html") for page in pages if page != "404.html"]
+    """URL paths of the built pages ('', 'guide/the-math/', ...)."""
+    return [p.relative_to(site).as_posix().removesuffix("index.html") for p in built_pages(site)]
 
 
 def is_local(url: str) -> bool:

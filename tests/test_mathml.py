@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from scripts.site_server import built_pages
 from tests.support.browser import new_page
-from tests.support.built_site import pages, parse, source
+from tests.support.built_site import parse, source
 from tests.support.modules import load
 from tests.support.paths import DOCS, ROOT
 
@@ -35,7 +36,7 @@ def test_a_bad_formula_is_a_build_warning_naming_the_page(tex, says, caplog):
 
 def test_every_formula_is_mathml_and_no_page_loads_a_math_renderer(site: Path):
     problems = []
-    for html in pages(site):
+    for html in built_pages(site):
         where = source(site, html)
         markdown = (ROOT / where).read_text("utf-8") if where.endswith(".md") else ""
         blocks = markdown.count("\n$$\n") // 2

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from mkdocs.utils.yaml import yaml_load
 
-from tests.support.built_site import pages, source
+from scripts.site_server import built_pages
+from tests.support.built_site import source
 from tests.support.modules import load
 from tests.support.paths import DOCS, ROOT, SNIPPETS
 
@@ -40,7 +41,7 @@ def test_every_footer_names_the_torch_pin_and_the_last_commit_date(site: Path):
     pin = re.search(r"^torch==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
     cut = page_facts.shallow_boundaries(ROOT)
     wrong = []
-    for html in pages(site):
+    for html in built_pages(site):
         where = source(site, html)
         page, facts = ROOT / where, FACTS.search(html.read_text(encoding="utf-8"))
         if not facts:

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from tests.support.built_site import code_block_mismatches, pages, parse, source
+from scripts.site_server import built_pages
+from tests.support.built_site import code_block_mismatches, parse, source
 from tests.support.paths import DOCS, ROOT, SNIPPETS
 
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>(?:https?:)?//[^'")\s]+)""")
@@ -18,7 +19,7 @@ def is_external(url: str) -> bool:
 
 
 def test_every_internal_link_and_anchor_resolves(site: Path):
-    parsed = {html: parse(html) for html in pages(site)}
+    parsed = {html: parse(html) for html in built_pages(site)}
     problems = []
     for html, page in parsed.items():
         for href in page.links:
@@ -39,7 +40,7 @@ def test_every_internal_link_and_anchor_resolves(site: Path):
 
 def test_no_page_loads_anything_from_another_host(site: Path):
     problems = []
-    for html in pages(site):
+    for html in built_pages(site):
         page = parse(html)
         problems += [f"{source(site, html)}: loads {url}" for url in page.loads if is_external(url)]
         for css in page.styles:
@@ -59,7 +60,7 @@ def test_only_the_explorer_page_loads_the_explorer_assets(site: Path):
     assets = ("assets/explorer.css", "assets/explorer.js")
     loading = {
         html.relative_to(site).as_posix()
-        for html in pages(site)
+        for html in built_pages(site)
         if any(url.endswith(assets) for url in parse(html).loads)
     }
     assert loading == {"guide/explorer/index.html"}, (
@@ -71,7 +72,7 @@ def test_only_the_explorer_page_loads_the_explorer_assets(site: Path):
 def test_the_sites_own_scripts_are_deferred(site: Path):
     tags = [
         (html, tag)
-        for html in pages(site)
+        for html in built_pages(site)
         for tag in re.findall(r"<script\b[^>]*\bsrc=[^>]*>", html.read_text("utf-8"))
         if re.search(r"assets/(site|explorer)\.js", tag)
     ]
@@ -93,7 +94,7 @@ def test_no_page_lays_out_a_long_table_before_it_is_opened(site: Path):
     rule = f"at most {OPEN_TABLE_CELLS} table cells"
     assert rule in (ROOT / "CONTRIBUTING.md").read_text("utf-8"), f"CONTRIBUTING: say {rule!r}"
     long = []
-    for html in pages(site):
+    for html in built_pages(site):
         cells = len(re.findall(r"<td\b", CLOSED_DETAILS.sub("", html.read_text("utf-8"))))
         if cells > OPEN_TABLE_CELLS:
             long.append(f"{source(site, html)}: {cells} open table cells")

@@ -66,10 +66,6 @@ def parse(html: Path) -> Found:
     return parser.found
 
 
-def pages(site: Path) -> list[Path]:
-    return sorted(p for p in site.rglob("*.html") if p.name != "404.html")
-
-
 def source(site: Path, html: Path) -> str:
     """The file a contributor edits for a built page: guide/the-math/index.html -> docs/guide/the-math.md."""
     parts = html.relative_to(site).parent.as_posix()
