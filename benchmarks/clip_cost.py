@@ -1,30 +1,33 @@
 """Measure what gradient clipping costs on this machine (docs/beyond/cost.md).
 
-Each operation runs in interleaved rounds, one call of each per round, and is reported by
-its fastest round, next to two floors: the kernel floor (sum() and mul_(1.0) of one buffer
-as large as the model) and the streaming floor (the same on a buffer several times the
-last-level cache, on one thread and on every core). Then the phases of a small language
-model's training iteration are timed for both ways to clip. No test asserts a timing.
+Each operation's fastest of interleaved rounds, against the kernel floor (sum() and mul_(1.0)
+of a model-sized buffer) and the streaming floor (the same on a buffer far larger than the
+last-level cache), then a small language model's training iteration, clipped both ways.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import json
 import os
 import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
-from common import CPU, RESULTS, ROOT, seconds
+from common import CPU, RESULTS, ROOT, markdown, seconds
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from scripts.make_figures import GREY, themed
 from tests.support.claims import snippet_definitions
 
 SNIPPET = "beyond/cost/clip_folded_into_fused_adamw.md"  # the page's clip folded into the step
@@ -47,19 +50,9 @@ FULL_LM = {"vocab": 256, "width": 192, "layers": 4, "heads": 6, "seq": 64, "batc
 QUICK_LM = {"vocab": 64, "width": 32, "layers": 1, "heads": 2, "seq": 16, "batch": 2}
 MAX_NORM, CLIP_VALUE, LR = 1.0, 0.01, 1e-6
 LM_MAX_NORM = 0.25  # below TinyLM's gradient norm, so that every iteration clips
-
-
-@dataclass(frozen=True)
-class Operation:
-    """A timed operation, the passes over model-sized arrays it cannot avoid, its plot style."""
-
-    name: str
-    reads: int
-    writes: int
-    style: tuple[str, str, str] | None  # colour, marker, line
-    call: object  # model namespace (make_model) -> the function timed
-    clipping: bool = False
-
+# A timed operation: the passes over model-sized arrays it cannot avoid, its plot style
+# (colour, marker, line) and call: model namespace (make_model) -> the function timed.
+Operation = namedtuple("Operation", "name reads writes style call clipping", defaults=[False])
 
 CLIP_THEN_STEP = "clip_grad_norm_, then fused AdamW step"
 CLIP_IN_STEP = "get_total_norm, clip in fused step's grad_scale"
@@ -76,7 +69,7 @@ OPERATION_LIST = [
               lambda m: lambda: clip_value(m.params, CLIP_VALUE, foreach=False), True),
     Operation("AdamW step, defaults", 1, 3, ("#000000", "x", "-"), lambda m: m.adamw.step),
     Operation("AdamW step, fused=True", 1, 3, ("#8c564b", "*", "--"), lambda m: m.fused.step),
-    Operation("SGD step, momentum 0.9", 1, 2, ("#7f7f7f", "v", "-"), lambda m: m.sgd.step),
+    Operation("SGD step, momentum 0.9", 1, 2, ("#aaaaaa", "v", "-"), lambda m: m.sgd.step),
     Operation(CLIP_THEN_STEP, 2, 4, None,
               lambda m: lambda: (clip_norm(m.params, MAX_NORM), m.fused.step())),
     # the fused step also writes the clipped gradient back: 1 read + 4 read+write
@@ -250,8 +243,7 @@ class TinyLM(torch.nn.Module):
 
 
 def measure_training_iteration(config: dict, rounds: int) -> dict:
-    """Time forward+backward, the clip and the fused AdamW step of TinyLM for both ways to
-    clip, alternating, on two copies that start equal and see the same data."""
+    """Time TinyLM's phases for both ways to clip, alternating, on two equal copies."""
     torch.manual_seed(0)
     models = {CLIP_THEN_STEP: TinyLM(**config), CLIP_IN_STEP: TinyLM(**config)}
     models[CLIP_IN_STEP].load_state_dict(models[CLIP_THEN_STEP].state_dict())
@@ -366,12 +358,6 @@ def number(x: float, decimals: int) -> str:
     return f"{x:.1g}" if x and float(text) == 0 else text
 
 
-def markdown(columns: tuple[str, ...], body: list[tuple[str, ...]], left: int) -> list[str]:
-    """A Markdown table whose first `left` columns are left-aligned, the rest right."""
-    align = ["---" if i < left else "---:" for i in range(len(columns))]
-    return ["| " + " | ".join(row) + " |" for row in (columns, align, *body)]
-
-
 def operation_rows(results: dict) -> list[tuple[str, ...]]:
     table = []
     for model in results["models"]:
@@ -467,41 +453,34 @@ def report(results: dict) -> str:
     note = [f"Note: {results['note'].rstrip('.')}.", ""] if results["note"] else []
     lines = [f"Recorded on: {machine}.", "", *note, "The two floors, measured in the same run:", ""]
     lines += [f"- {line}" for line in floor_lines(results)]
-    lines += ["", *markdown(COLUMNS, operation_rows(results), 2), ""]
+    lines += ["", *markdown(COLUMNS, operation_rows(results), "llrrrr"), ""]
     lines += ["Bytes, cache residency and the clip folded into the step:", ""]
-    lines += [*markdown(SUMMARY_COLUMNS, summary_rows(results), 3), ""]
+    lines += [*markdown(SUMMARY_COLUMNS, summary_rows(results), "lllrrr"), ""]
     lines += ["A whole training iteration:", "", *(f"- {x}" for x in iteration_lines(results))]
     return "\n".join(lines) + "\n"
 
 
-SCHEMES = {"light": ("#222222", "#dddddd", "#444444"), "dark": ("#e2e4e9", "#4a4d5a", "#b0b3bd")}
-DARK_LINES = {"#000000": "#f0f0f0", "#8c564b": "#c49c94", "#7f7f7f": "#a8a8a8"}  # more contrast
+# Drawn once in GREY on no background, then themed for each scheme as the guide's figures are.
+STYLE = {"svg.hashsalt": "clip-cost", "svg.fonttype": "none", "font.size": 11}
+STYLE |= {key: GREY for key in ("text.color", "axes.labelcolor", "axes.edgecolor")}
+STYLE |= {"xtick.color": GREY, "ytick.color": GREY}
+DARK_LINES = {"#000000": "#f0f0f0", "#8c564b": "#c49c94"}  # greys (SGD's) are themed
 
 
-def plot(results: dict, path: Path, scheme: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    text, grid, axis = SCHEMES[scheme]  # text, grid and axis colours
-    lines = DARK_LINES if scheme == "dark" else {}
-    plt.rcParams.update({"svg.hashsalt": "clip-cost", "svg.fonttype": "none", "font.size": 11})
-    plt.rcParams.update({"text.color": text, "axes.labelcolor": text, "axes.edgecolor": axis})
-    plt.rcParams.update({"xtick.color": text, "ytick.color": text})
+def plot(results: dict) -> bytes:
     labels = [m["label"].replace(", ", "\n") for m in results["models"]]
     x = list(range(len(labels)))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 8.6))  # the page shows 691 px
+    fig = Figure(figsize=(7.2, 8.6))  # the page shows 691 px
+    top, bottom = fig.subplots(2, 1)
     adamw = [m["operations"][REFERENCE]["best_s"] for m in results["models"]]
     for op in (op for op in OPERATION_LIST if op.style):
         color, marker, linestyle = op.style
-        style = dict(color=lines.get(color, color), marker=marker, linestyle=linestyle)
+        style = dict(color=color, marker=marker, linestyle=linestyle)
         ops = [m["operations"][op.name] for m in results["models"]]
         top.plot(x, [o["best_s"] / o["floor_s"] for o in ops], label=op.name, **style)
         if op.clipping:
             bottom.plot(x, [100 * o["best_s"] / a for o, a in zip(ops, adamw)], **style)
-    top.axhline(1.0, color=axis, linewidth=0.8)
+    top.axhline(1.0, color=GREY, linewidth=0.8)
     top.set_yscale("log")
     top.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
     top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
@@ -514,31 +493,28 @@ def plot(results: dict, path: Path, scheme: str) -> None:
         ax.set_facecolor("none")
         ax.set_xticks(x)
         ax.set_xticklabels(labels, fontsize=10)
-        ax.grid(True, which="major", axis="y", color=grid)
+        ax.grid(True, which="major", axis="y", color=GREY, alpha=0.4)
     fig.legend(loc="lower center", ncol=2, fontsize=10.5, frameon=False)
     m, threads = results["machine"], results["machine"]["torch_threads"]
-    title = (
-        f"{m['cpu']}, {threads} thread{'s' if threads != 1 else ''}, torch {m['torch']}, float32"
-    )
-    fig.suptitle(title, fontsize=10)
+    plural = "s" if threads != 1 else ""
+    fig.suptitle(f"{m['cpu']}, {threads} thread{plural}, torch {m['torch']}, float32", fontsize=10)
     fig.tight_layout(rect=(0, 0.13, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The light figure has a white background, the dark one none: the page shows through.
-    metadata = {"Date": None, "Description": f"{GENERATED}; do not edit by hand."}
-    fig.savefig(
-        path, format="svg", metadata=metadata, facecolor="white" if scheme == "light" else "none"
+    svg, metadata = (
+        io.BytesIO(),
+        {"Date": None, "Description": f"{GENERATED}; do not edit by hand."},
     )
-    plt.close(fig)
-    plt.rcdefaults()
+    fig.savefig(svg, format="svg", metadata=metadata, facecolor="none")
+    return svg.getvalue()
 
 
-def render(results: dict, table: Path, plot_path: Path) -> None:
+def render(results: dict, table: Path, light: Path) -> None:
     """Write the report the page includes and the light and dark plots (NAME-dark.svg)."""
-    table.parent.mkdir(parents=True, exist_ok=True)
     header = f"<!-- {GENERATED}. Do not edit by hand. -->\n\n"
     table.write_text(header + report(results), encoding="utf-8")
-    plot(results, plot_path, "light")
-    plot(results, plot_path.with_name(f"{plot_path.stem}-dark{plot_path.suffix}"), "dark")
+    with rc_context(STYLE):
+        svgs = themed(plot(results), DARK_LINES)
+    light.write_bytes(svgs["light"])
+    light.with_name(f"{light.stem}-dark{light.suffix}").write_bytes(svgs["dark"])
 
 
 def main() -> None:
@@ -548,11 +524,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--note", default="", help="recorded with --record: what else ran")
     parser.add_argument("--render", type=Path, metavar="JSON", help="render this JSON only")
-    parser.add_argument("--table", type=Path, default=TABLE, help="where the report goes")
-    parser.add_argument("--plot", type=Path, default=PLOT, help="where the light plot goes")
     args = parser.parse_args()
     if args.render:
-        render(json.loads(args.render.read_text(encoding="utf-8")), args.table, args.plot)
+        render(json.loads(args.render.read_text(encoding="utf-8")), TABLE, PLOT)
         return
     if args.quick and args.record:
         parser.error("--record keeps full runs only; drop --quick")
@@ -564,8 +538,8 @@ def main() -> None:
     print(report(results), end="")
     if args.record:
         JSON.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        render(results, args.table, args.plot)
-        print(f"wrote {JSON}, {args.table}, {args.plot}", file=sys.stderr)
+        render(results, TABLE, PLOT)
+        print(f"wrote {JSON}, {TABLE}, {PLOT}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,12 @@ def seconds(call) -> float:
     return time.perf_counter() - start
 
 
+def markdown(columns: tuple[str, ...], rows: list[tuple[str, ...]], align: str) -> list[str]:
+    """A Markdown table; `align` has an l or r for each column."""
+    rule = ["---:" if side == "r" else "---" for side in align]
+    return ["| " + " | ".join(row) + " |" for row in (columns, rule, *rows)]
+
+
 def child_json(script: str, arg: str, env: dict | None = None) -> dict:
     """What `script --child arg` returns, measured in a fresh process."""
     done = subprocess.run(
@@ -38,8 +44,7 @@ def child_json(script: str, arg: str, env: dict | None = None) -> dict:
 
 
 def main(doc: str, results: Path, children: tuple[str, ...], child, measure) -> None:
-    """`--child NAME` prints child(NAME) as JSON; otherwise print measure()'s Markdown, and
-    with `--record` write it to `results`."""
+    """`--child NAME` prints child(NAME) as JSON; else print measure(), and --record saves it."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--child", choices=children)
     parser.add_argument("--record", action="store_true", help=f"write {results.name}")

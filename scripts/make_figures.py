@@ -3,13 +3,11 @@ of the site for its two colour schemes: `.venv/bin/python scripts/make_figures.p
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import re
 import sys
 from collections import namedtuple
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +15,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: tests.support runs the snippet
+    sys.path.insert(0, str(ROOT))
+from tests.support.claims import snippet_namespace  # noqa: E402
+
 DEFAULT_OUT = ROOT / "docs" / "guide" / "img"
 
 # The site's one figure theme (the notebook hook's too): a figure is drawn once, its text, axes
@@ -27,8 +29,7 @@ SCHEMES = {"light": lambda v: round(v * 0.6), "dark": lambda v: round(255 - (255
 
 
 def themed(svg: bytes, dark: dict[str, str] | None = None) -> dict[str, bytes]:
-    """The SVG for each scheme: greys #404040 to #c0c0c0 darkened for the light one and
-    lightened for the dark one, where each colour in `dark` is also replaced."""
+    """The SVG per scheme: greys #404040-#c0c0c0 darkened (light) or lightened (dark, with `dark`'s hues)."""
     dark_hues = {k.lower().encode(): v.encode() for k, v in (dark or {}).items()}
     out = {}
     for scheme, remap in SCHEMES.items():
@@ -65,9 +66,7 @@ METADATA = {
 GRADIENT = (3.0, 1.0)
 THRESHOLD = 1.0
 # The figure of docs/guide/why-gradients-explode.md runs this snippet's own code.
-GROWTH_SNIPPET = (
-    ROOT / "snippets" / "guide" / "why-gradients-explode" / "spectral_radius_decides_the_growth.md"
-)
+GROWTH_SNIPPET = "guide/why-gradients-explode/spectral_radius_decides_the_growth.md"
 
 
 Geometry = namedtuple("Geometry", "original norm_clipped value_clipped")
@@ -125,37 +124,17 @@ def draw_clipping_geometry() -> Figure:
     return fig
 
 
-@dataclass(frozen=True)
-class Growth:
-    """Norm of dLoss/dW of the snippet's linear RNN, for each spectral radius and length."""
-
-    radii: tuple[float, ...]
-    checked_lengths: tuple[int, ...]  # the lengths the snippet prints
-    lengths: tuple[int, ...]  # every length the figure draws
-    norms: dict[float, tuple[float, ...]]  # radius -> norm at each of `lengths`
-
-    def norm(self, radius: float, length: int) -> float:
-        return self.norms[radius][self.lengths.index(length)]
+# The snippet's radii, the lengths it prints, every length drawn and {radius: {length: norm}}.
+Growth = namedtuple("Growth", "radii checked_lengths lengths norms")
 
 
-def run_snippet(path: Path) -> dict:
-    """Execute the one `python` block of a snippet file (its prints discarded); return its globals."""
-    text = path.read_text(encoding="utf-8")
-    (block,) = re.findall(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
-    namespace: dict = {"__name__": "snippet"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(block, str(path), "exec"), namespace)
-    return namespace
-
-
-def gradient_growth(path: Path = GROWTH_SNIPPET) -> Growth:
+def gradient_growth() -> Growth:
     """The snippet's recurrent_weight_grad_norm at every length from 2 (at 1 it is 0) to its longest."""
-    snippet = run_snippet(path)
+    snippet = snippet_namespace(GROWTH_SNIPPET)
     radii, checked = tuple(snippet["RADII"]), tuple(snippet["LENGTHS"])
     lengths = tuple(range(2, max(checked) + 1))
     measure = snippet["recurrent_weight_grad_norm"]
-    norms = {r: tuple(measure(r, t) for t in lengths) for r in radii}
-    return Growth(radii, checked, lengths, norms)
+    return Growth(radii, checked, lengths, {r: {t: measure(r, t) for t in lengths} for r in radii})
 
 
 def draw_gradient_growth() -> Figure:
@@ -168,15 +147,16 @@ def draw_gradient_growth() -> Figure:
     last = growth.lengths[-1]
     for radius in growth.radii:
         colour, style, marker = styles[radius]
-        ax.plot(growth.lengths, growth.norms[radius], color=colour, linestyle=style, linewidth=2.4)
+        norms = growth.norms[radius]
+        ax.plot(growth.lengths, list(norms.values()), color=colour, linestyle=style, linewidth=2.4)
         ax.plot(  # dots: the numbers the snippet prints
             growth.checked_lengths,
-            [growth.norm(radius, t) for t in growth.checked_lengths],
+            [norms[t] for t in growth.checked_lengths],
             linestyle="none", marker=marker, markersize=7, color=colour, zorder=4,
         )  # fmt: skip
         ax.annotate(
-            f"radius {radius:.1f}\n{growth.norm(radius, last):,.1f}",
-            xy=(last, growth.norm(radius, last)), xytext=(9, 0), textcoords="offset points",
+            f"radius {radius:.1f}\n{norms[last]:,.1f}",
+            xy=(last, norms[last]), xytext=(9, 0), textcoords="offset points",
             color=colour, fontsize=12, va="center", annotation_clip=False,
         )  # fmt: skip
     ax.set(xlim=(0, last + 1), ylim=(5, 3e5), xticks=[2, *growth.checked_lengths])

@@ -1,6 +1,4 @@
-"""benchmarks/clip_cost.py: its quick run prints a complete report, its recorded JSON holds
-what docs/beyond/cost.md uses, the committed report and plots are what that JSON renders
-to, and the clip it folds into the fused AdamW step equals clip_grad_norm_ then the step.
+"""benchmarks/clip_cost.py: its report, recorded JSON, committed plots and folded clip.
 No timing is asserted: timings depend on the machine."""
 
 from __future__ import annotations
@@ -26,16 +24,11 @@ REDO = (
 )
 
 
-def run_script(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, f"`clip_cost.py {' '.join(args)}` failed:\n{done.stderr}"
-    return done.stdout
-
-
 def test_quick_run_prints_a_complete_report():
-    out = run_script("--quick", "--threads", "1")
+    command = [sys.executable, str(SCRIPT), "--quick", "--threads", "1"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = done.stdout
+    assert done.returncode == 0, f"`clip_cost.py --quick` failed:\n{done.stderr}"
     labels = [label for label, _, _ in bench.QUICK_MODELS]
     assert out.startswith("Recorded on: "), f"the report does not name the machine:\n{out}"
     for threads in bench.thread_keys(os.cpu_count() or 1):
@@ -96,7 +89,7 @@ def test_recorded_json_has_every_field_the_page_uses():
 
 def test_committed_report_and_plots_are_what_the_json_renders_to(tmp_path):
     table, plot = tmp_path / "report.md", tmp_path / "plot.svg"
-    run_script("--render", str(bench.JSON), "--table", str(table), "--plot", str(plot))
+    bench.render(json.loads(bench.JSON.read_text(encoding="utf-8")), table, plot)
     dark = tmp_path / "plot-dark.svg", bench.PLOT.with_name("clip_cost-dark.svg")
     for fresh, committed in [(table, bench.TABLE), (plot, bench.PLOT), dark]:
         assert fresh.read_bytes() == committed.read_bytes(), (
@@ -105,8 +98,7 @@ def test_committed_report_and_plots_are_what_the_json_renders_to(tmp_path):
 
 
 def test_clip_in_the_fused_step_equals_clip_grad_norm_then_the_step():
-    """The two operations the benchmark times, on equal models, over five steps above and
-    below max_norm: the same norm, parameters, clipped gradients and AdamW moments."""
+    """Steps above and below max_norm: the same norm, parameters, gradients, AdamW moments."""
     ops = {op.name: op for op in bench.OPERATION_LIST}
     plain, folded = bench.make_model(3, 16), bench.make_model(3, 16)
     for model in (plain, folded):

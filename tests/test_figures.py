@@ -1,6 +1,4 @@
-"""The site's figures: the guide's are exactly what scripts/make_figures.py draws, from the
-snippets' own numbers; its one theme keeps greys readable in each colour scheme; and every
-figure on the built site is shown in both schemes, in one link that opens it full-size."""
+"""The site's figures: drawn from the snippets' numbers, readable and shown in both schemes."""
 
 from __future__ import annotations
 
@@ -13,7 +11,7 @@ import torch
 
 from tests.support.fences import read_fences
 from tests.support.modules import load
-from tests.support.paths import DOCS, ROOT
+from tests.support.paths import DOCS, ROOT, SNIPPETS
 
 make_figures = load(ROOT / "scripts" / "make_figures.py")
 IMG = DOCS / "guide" / "img"
@@ -75,17 +73,19 @@ def test_the_geometry_figure_draws_what_pytorch_clips():
 
 def test_the_growth_figure_and_its_alt_text_show_what_the_snippet_prints():
     growth = make_figures.gradient_growth()
-    where = make_figures.GROWTH_SNIPPET.relative_to(ROOT)
-    (output,) = [f for f in read_fences(make_figures.GROWTH_SNIPPET) if f.is_expected_output]
+    path = SNIPPETS / make_figures.GROWTH_SNIPPET
+    where = path.relative_to(ROOT)
+    (output,) = [f for f in read_fences(path) if f.is_expected_output]
     header, *rows = output.body
     lengths = [int(t) for t in re.findall(r"T=(\d+)", header)]
     printed = {float(row.split()[0]): row.split()[1:] for row in rows}
-    drawn = {r: [f"{growth.norm(r, t):.1f}" for t in growth.checked_lengths] for r in growth.radii}
+    drawn = {r: [f"{growth.norms[r][t]:.1f}" for t in growth.checked_lengths] for r in growth.radii}
     assert (list(growth.checked_lengths), drawn) == (lengths, printed), (
         f"the figure marks {drawn} at T={growth.checked_lengths}, {where} prints {printed} at "
         f"T={lengths}: run `make outputs SNIPPETS={where}`, then {REGENERATE}"
     )
-    assert list(growth.norms[1.2]) == sorted(growth.norms[1.2]), "radius 1.2 should only grow"
+    norms = list(growth.norms[1.2].values())
+    assert norms == sorted(norms), "radius 1.2 should only grow"
     alts = re.findall(r"!\[([^\]]*)\]\(img/gradient-growth-", GROWTH_PAGE.read_text("utf-8"))
     at_the_end = [f"{float(printed[r][-1]):,.1f}" for r in growth.radii]
     assert alts and all(n in alt for alt in alts for n in at_the_end), (
@@ -94,8 +94,7 @@ def test_the_growth_figure_and_its_alt_text_show_what_the_snippet_prints():
 
 
 def test_every_figure_is_one_link_to_its_light_file_holding_both_schemes(site: Path):
-    """Material shows the `#only-light` or `#only-dark` image; the link opens the figure
-    full-size (its labels are small on a phone), on white, which the light one is drawn for."""
+    """Material shows one scheme's image; the link opens it full-size (small labels on a phone)."""
     shown, problems = set(), []
     for page in site.rglob("*.html"):
         text, name = page.read_text(encoding="utf-8"), page.relative_to(site)
