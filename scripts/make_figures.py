@@ -15,9 +15,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: tests.support runs the snippet
-    sys.path.insert(0, str(ROOT))
-from tests.support.claims import snippet_namespace  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "guide" / "img"
 
@@ -130,6 +127,10 @@ Growth = namedtuple("Growth", "radii checked_lengths lengths norms")
 
 def gradient_growth() -> Growth:
     """The snippet's recurrent_weight_grad_norm at every length from 2 (at 1 it is 0) to its longest."""
+    if str(ROOT) not in sys.path:  # run as a script: tests.support runs the snippet
+        sys.path.insert(0, str(ROOT))
+    from tests.support.claims import snippet_namespace
+
     snippet = snippet_namespace(GROWTH_SNIPPET)
     radii, checked = tuple(snippet["RADII"]), tuple(snippet["LENGTHS"])
     lengths = tuple(range(2, max(checked) + 1))
